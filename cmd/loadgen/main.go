@@ -1,0 +1,212 @@
+// Command loadgen starts a gemini-flow binary on a fresh data directory and measures it under
+// a bounded load: requests per second, p50 and p99 latency, and resident memory.
+//
+//	go build -o /tmp/gemini-flow . && go run ./cmd/loadgen -bin /tmp/gemini-flow
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+func main() {
+	bin := flag.String("bin", "", "path of the gemini-flow binary to measure")
+	conns := flag.Int("c", 32, "concurrent connections")
+	duration := flag.Duration("d", 10*time.Second, "duration of each scenario")
+	seed := flag.Int("seed", 1000, "workflows stored before the reads")
+	flag.Parse()
+	if *bin == "" {
+		fmt.Fprintln(os.Stderr, "loadgen: -bin is required")
+		os.Exit(2)
+	}
+	if err := run(*bin, *conns, *duration, *seed); err != nil {
+		fmt.Fprintln(os.Stderr, "loadgen:", err)
+		os.Exit(1)
+	}
+}
+
+func run(bin string, conns int, duration time.Duration, seed int) error {
+	dir, err := os.MkdirTemp("", "loadgen-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cmd := exec.Command(bin, "--addr", addr, "--data-dir", filepath.Join(dir, "data"), "--rate-limit", "0", "--log-level", "error")
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+
+	client := &fasthttp.HostClient{Addr: addr, MaxConns: conns, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second}
+	if err := waitReady(client); err != nil {
+		return err
+	}
+	time.Sleep(time.Second)
+	fmt.Printf("idle RSS: %.1f MB\n", rssMB(cmd.Process.Pid))
+
+	var id string
+	for i := 0; i < seed; i++ {
+		status, body, err := do(client, "POST", "/api/workflows", createBody(i))
+		if err != nil || status != 201 {
+			return fmt.Errorf("seed create: %d %v", status, err)
+		}
+		if i == 0 {
+			var env struct {
+				Data struct {
+					Metadata struct{ ID string } `json:"metadata"`
+				} `json:"data"`
+			}
+			if err := json.Unmarshal(body, &env); err != nil {
+				return err
+			}
+			id = env.Data.Metadata.ID
+		}
+	}
+	fmt.Printf("seeded %d workflows; RSS %.1f MB\n", seed, rssMB(cmd.Process.Pid))
+	fmt.Printf("%-22s %10s %10s %10s %10s %8s\n", "scenario", "req/s", "p50", "p99", "maxRSS MB", "errors")
+
+	var n atomic.Int64
+	scenarios := []struct {
+		name   string
+		method string
+		path   func() string
+		body   func() []byte
+		want   int
+	}{
+		{"GET one workflow", "GET", func() string { return "/api/workflows/" + id }, nil, 200},
+		{"GET list (50)", "GET", func() string { return "/api/workflows?limit=50" }, nil, 200},
+		{"POST workflow", "POST", func() string { return "/api/workflows" }, func() []byte { return createBody(int(n.Add(1)) + seed) }, 201},
+	}
+	for _, s := range scenarios {
+		rps, p50, p99, errs, maxRSS := measure(client, conns, duration, cmd.Process.Pid, s.method, s.path, s.body, s.want)
+		fmt.Printf("%-22s %10.0f %10s %10s %10.1f %8d\n", s.name, rps, p50, p99, maxRSS, errs)
+	}
+	return nil
+}
+
+func createBody(i int) []byte {
+	return []byte(fmt.Sprintf(`{"name":"load %d","description":"bench","tags":["load"],"nodes":[{"id":"a","position":{"x":0,"y":0},"data":{"label":"Start"}},{"id":"b","position":{"x":100,"y":0},"data":{"label":"Next"}}],"edges":[{"id":"e","source":"a","target":"b"}]}`, i))
+}
+
+func waitReady(client *fasthttp.HostClient) error {
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		if status, _, err := do(client, "GET", "/readyz", nil); err == nil && status == 200 {
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("server not ready")
+}
+
+func do(client *fasthttp.HostClient, method, path string, body []byte) (int, []byte, error) {
+	req := fasthttp.AcquireRequest()
+	resp := fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.Header.SetMethod(method)
+	req.SetRequestURI("http://" + client.Addr + path)
+	if body != nil {
+		req.Header.SetContentType("application/json")
+		req.SetBody(body)
+	}
+	if err := client.Do(req, resp); err != nil {
+		return 0, nil, err
+	}
+	return resp.StatusCode(), bytes.Clone(resp.Body()), nil
+}
+
+// measure runs one scenario on conns workers for d and samples the server's RSS meanwhile.
+func measure(client *fasthttp.HostClient, conns int, d time.Duration, pid int, method string, path func() string, body func() []byte, want int) (rps float64, p50, p99 time.Duration, errs int64, maxRSS float64) {
+	var errors atomic.Int64
+	lat := make([][]time.Duration, conns)
+	stop := time.Now().Add(d)
+	var wg sync.WaitGroup
+	for w := 0; w < conns; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			req := fasthttp.AcquireRequest()
+			resp := fasthttp.AcquireResponse()
+			for time.Now().Before(stop) {
+				req.Reset()
+				req.Header.SetMethod(method)
+				req.SetRequestURI("http://" + client.Addr + path())
+				if body != nil {
+					req.Header.SetContentType("application/json")
+					req.SetBody(body())
+				}
+				start := time.Now()
+				err := client.Do(req, resp)
+				lat[w] = append(lat[w], time.Since(start))
+				if err != nil || resp.StatusCode() != want {
+					errors.Add(1)
+				}
+			}
+		}(w)
+	}
+	done := make(chan struct{})
+	var peak float64
+	go func() {
+		for {
+			select {
+			case <-done:
+				return
+			case <-time.After(200 * time.Millisecond):
+				peak = max(peak, rssMB(pid))
+			}
+		}
+	}()
+	start := time.Now()
+	wg.Wait()
+	elapsed := time.Since(start)
+	close(done)
+	var all []time.Duration
+	for _, l := range lat {
+		all = append(all, l...)
+	}
+	slices.Sort(all)
+	if len(all) == 0 {
+		return 0, 0, 0, errors.Load(), peak
+	}
+	return float64(len(all)) / elapsed.Seconds(), all[len(all)/2], all[len(all)*99/100], errors.Load(), max(peak, rssMB(pid))
+}
+
+// rssMB reads the resident set size of a process from /proc.
+func rssMB(pid int) float64 {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+			kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")))
+			return float64(kb) / 1024
+		}
+	}
+	return 0
+}

@@ -1,0 +1,265 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gemini-flow/gemini-flow/workflow"
+)
+
+// config is everything the binary reads from flags and the environment.
+type config struct {
+	Addr             string
+	DataDir          string
+	APIKeys          []string
+	MetricsKey       string
+	CORSOrigins      []string
+	RateLimit        int
+	HistoryInterval  time.Duration
+	HistoryRetention time.Duration
+	PushURL          string
+	PushInterval     time.Duration
+	GeminiBaseURL    string
+	GeminiModel      string
+	GeminiAPIKey     string
+	LogFormat        string
+	LogLevel         string
+	Limits           workflow.Limits
+}
+
+// usageError is a bad flag or environment value: one line naming the flag, exit code 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+// option is one setting: its flag, its environment variable and its default.
+type option struct {
+	flag, env, def, help string
+}
+
+var options = []option{
+	{"addr", "GEMINI_FLOW_ADDR", "127.0.0.1:3001", "listen address (PORT alone sets the port)"},
+	{"data-dir", "GEMINI_FLOW_DATA_DIR", "./data", "directory holding gemini-flow.db and history.db"},
+	{"api-key", "API_KEY", "", "comma-separated API keys required on /api/* and /ws (none: open)"},
+	{"metrics-key", "METRICS_KEY", "", "bearer key required on /metrics and /api/v1/* (none: open)"},
+	{"cors-origins", "CORS_ORIGINS", "http://localhost:5173,http://localhost:3000,http://localhost:3001", "comma-separated allowed CORS origins"},
+	{"rate-limit", "RATE_LIMIT", "600", "requests per minute per client IP on /api/* (0: off)"},
+	{"history-interval", "HISTORY_INTERVAL", "10s", "metric history sample interval (0: history off)"},
+	{"history-retention", "HISTORY_RETENTION", "168h", "how long metric history is kept"},
+	{"push-url", "PUSH_URL", "", "VictoriaMetrics import URL to push metrics to, e.g. http://127.0.0.1:8428/api/v1/import/prometheus"},
+	{"push-interval", "PUSH_INTERVAL", "15s", "interval between metric pushes"},
+	{"gemini-base-url", "GEMINI_BASE_URL", "https://generativelanguage.googleapis.com", "Gemini API base URL"},
+	{"gemini-model", "GEMINI_MODEL", "gemini-2.0-flash", "Gemini model"},
+	{"log-format", "LOG_FORMAT", "", "text or json (default: text on a terminal, else json)"},
+	{"log-level", "LOG_LEVEL", "info", "debug, info, warn or error"},
+	{"max-nodes", "MAX_NODES", "1000", "most nodes a workflow may hold"},
+	{"max-edges", "MAX_EDGES", "5000", "most edges a workflow may hold"},
+}
+
+// errHelp and errVersion ask main to print and exit 0.
+var (
+	errHelp    = errors.New("help")
+	errVersion = errors.New("version")
+)
+
+// parseConfig reads flags over environment over defaults.
+func parseConfig(args []string, getenv func(string) string, stderr io.Writer, stderrIsTerminal bool) (config, error) {
+	fs := flag.NewFlagSet("gemini-flow", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	values := make(map[string]*string, len(options))
+	for _, o := range options {
+		values[o.flag] = fs.String(o.flag, o.def, fmt.Sprintf("%s (env %s)", o.help, o.env))
+	}
+	version := fs.Bool("version", false, "print the version and exit")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stderr)
+			fmt.Fprintf(stderr, "Usage of gemini-flow (flags win over environment variables):\n")
+			fs.PrintDefaults()
+			return config{}, errHelp
+		}
+		return config{}, &usageError{err.Error()}
+	}
+	if *version {
+		return config{}, errVersion
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	get := func(name string) string {
+		for _, o := range options {
+			if o.flag != name {
+				continue
+			}
+			if set[name] {
+				return *values[name]
+			}
+			if v, ok := lookup(getenv, o.env); ok {
+				return v
+			}
+			return o.def
+		}
+		panic("unknown option " + name)
+	}
+
+	var c config
+	var err error
+	bad := func(name, value string, why error) error {
+		return &usageError{fmt.Sprintf("invalid value %q for --%s: %v", value, name, why)}
+	}
+
+	c.Addr = get("addr")
+	if !set["addr"] && getenv("GEMINI_FLOW_ADDR") == "" && getenv("PORT") != "" {
+		c.Addr = net.JoinHostPort("127.0.0.1", getenv("PORT"))
+	}
+	if err := checkAddr(c.Addr); err != nil {
+		return c, bad("addr", c.Addr, err)
+	}
+	c.DataDir = get("data-dir")
+	if err := checkWritableDir(c.DataDir); err != nil {
+		return c, bad("data-dir", c.DataDir, err)
+	}
+	c.APIKeys = splitList(get("api-key"))
+	c.MetricsKey = strings.TrimSpace(get("metrics-key"))
+	c.CORSOrigins = splitList(get("cors-origins"))
+	if c.RateLimit, err = nonNegativeInt(get("rate-limit")); err != nil {
+		return c, bad("rate-limit", get("rate-limit"), err)
+	}
+	durations := []struct {
+		name string
+		dst  *time.Duration
+		zero bool
+	}{
+		{"history-interval", &c.HistoryInterval, true},
+		{"history-retention", &c.HistoryRetention, false},
+		{"push-interval", &c.PushInterval, false},
+	}
+	for _, d := range durations {
+		v := get(d.name)
+		if *d.dst, err = parseDuration(v, d.zero); err != nil {
+			return c, bad(d.name, v, err)
+		}
+	}
+	if c.HistoryInterval > 0 && c.HistoryInterval < time.Second {
+		return c, bad("history-interval", get("history-interval"), errors.New("must be at least 1s"))
+	}
+	c.PushURL = get("push-url")
+	if c.PushURL != "" && !strings.HasPrefix(c.PushURL, "http://") && !strings.HasPrefix(c.PushURL, "https://") {
+		return c, bad("push-url", c.PushURL, errors.New("must be an http:// or https:// URL"))
+	}
+	c.GeminiBaseURL = strings.TrimRight(get("gemini-base-url"), "/")
+	c.GeminiModel = get("gemini-model")
+	c.GeminiAPIKey = getenv("GEMINI_API_KEY")
+	if c.GeminiAPIKey == "" {
+		c.GeminiAPIKey = getenv("GOOGLE_AI_API_KEY")
+	}
+	c.LogFormat = get("log-format")
+	if c.LogFormat == "" {
+		c.LogFormat = "json"
+		if stderrIsTerminal {
+			c.LogFormat = "text"
+		}
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return c, bad("log-format", c.LogFormat, errors.New("must be text or json"))
+	}
+	c.LogLevel = strings.ToLower(get("log-level"))
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return c, bad("log-level", c.LogLevel, errors.New("must be debug, info, warn or error"))
+	}
+	c.Limits = workflow.DefaultLimits()
+	for _, l := range []struct {
+		name string
+		dst  *int
+	}{{"max-nodes", &c.Limits.MaxNodes}, {"max-edges", &c.Limits.MaxEdges}} {
+		n, err := nonNegativeInt(get(l.name))
+		if err != nil || n == 0 {
+			if err == nil {
+				err = errors.New("must be positive")
+			}
+			return c, bad(l.name, get(l.name), err)
+		}
+		*l.dst = n
+	}
+	return c, nil
+}
+
+// lookup reads an environment variable, treating empty as unset.
+func lookup(getenv func(string) string, name string) (string, bool) {
+	v := getenv(name)
+	return v, v != ""
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func nonNegativeInt(s string) (int, error) {
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil {
+		return 0, errors.New("not a whole number")
+	}
+	if n < 0 {
+		return 0, errors.New("must not be negative")
+	}
+	return n, nil
+}
+
+func parseDuration(s string, zeroAllowed bool) (time.Duration, error) {
+	if strings.TrimSpace(s) == "0" {
+		if zeroAllowed {
+			return 0, nil
+		}
+		return 0, errors.New("must be positive")
+	}
+	d, err := time.ParseDuration(strings.TrimSpace(s))
+	if err != nil {
+		return 0, errors.New("not a duration like 10s or 168h")
+	}
+	if d < 0 || (d == 0 && !zeroAllowed) {
+		return 0, errors.New("must be positive")
+	}
+	return d, nil
+}
+
+func checkAddr(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return errors.New("not host:port")
+	}
+	_ = host
+	p, err := strconv.Atoi(port)
+	if err != nil || p < 0 || p > 65535 {
+		return errors.New("port must be 0 to 65535")
+	}
+	return nil
+}
+
+// checkWritableDir creates dir if needed and proves a file can be written in it.
+func checkWritableDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return errors.New("cannot create directory")
+	}
+	f, err := os.CreateTemp(dir, ".write-check-*")
+	if err != nil {
+		return errors.New("directory is not writable")
+	}
+	name := f.Name()
+	f.Close()
+	return os.Remove(filepath.Clean(name))
+}

@@ -1,0 +1,115 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseConfig(t *testing.T) {
+	dir := t.TempDir()
+	env := func(kv ...string) func(string) string {
+		m := map[string]string{}
+		for i := 0; i+1 < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return func(k string) string { return m[k] }
+	}
+	tests := []struct {
+		name  string
+		args  []string
+		env   func(string) string
+		check func(t *testing.T, c config)
+		err   string // substring of a usage error, "" for success
+	}{
+		{
+			name: "defaults",
+			args: []string{"--data-dir", dir},
+			env:  env(),
+			check: func(t *testing.T, c config) {
+				if c.Addr != "127.0.0.1:3001" || c.RateLimit != 600 || c.HistoryInterval != 10*time.Second ||
+					c.HistoryRetention != 168*time.Hour || c.PushInterval != 15*time.Second || c.GeminiModel != "gemini-2.0-flash" ||
+					len(c.CORSOrigins) != 3 || len(c.APIKeys) != 0 || c.LogFormat != "json" || c.Limits.MaxNodes != 1000 {
+					t.Fatalf("defaults: %+v", c)
+				}
+			},
+		},
+		{
+			name: "env over default",
+			args: []string{"--data-dir", dir},
+			env:  env("API_KEY", "a, b", "RATE_LIMIT", "5", "HISTORY_INTERVAL", "0", "GOOGLE_AI_API_KEY", "k"),
+			check: func(t *testing.T, c config) {
+				if len(c.APIKeys) != 2 || c.APIKeys[1] != "b" || c.RateLimit != 5 || c.HistoryInterval != 0 || c.GeminiAPIKey != "k" {
+					t.Fatalf("env: %+v", c)
+				}
+			},
+		},
+		{
+			name: "flag over env",
+			args: []string{"--data-dir", dir, "--rate-limit", "7", "--addr", "127.0.0.1:9"},
+			env:  env("RATE_LIMIT", "5", "GEMINI_FLOW_ADDR", "127.0.0.1:8"),
+			check: func(t *testing.T, c config) {
+				if c.RateLimit != 7 || c.Addr != "127.0.0.1:9" {
+					t.Fatalf("flags: %+v", c)
+				}
+			},
+		},
+		{
+			name: "PORT alone sets the port",
+			args: []string{"--data-dir", dir},
+			env:  env("PORT", "4000"),
+			check: func(t *testing.T, c config) {
+				if c.Addr != "127.0.0.1:4000" {
+					t.Fatalf("addr %q", c.Addr)
+				}
+			},
+		},
+		{name: "bad duration", args: []string{"--data-dir", dir, "--history-interval", "soon"}, env: env(), err: "--history-interval"},
+		{name: "bad env duration names the flag", args: []string{"--data-dir", dir}, env: env("PUSH_INTERVAL", "-1s"), err: "--push-interval"},
+		{name: "port out of range", args: []string{"--data-dir", dir, "--addr", "127.0.0.1:70000"}, env: env(), err: "--addr"},
+		{name: "negative rate limit", args: []string{"--data-dir", dir, "--rate-limit", "-1"}, env: env(), err: "--rate-limit"},
+		{name: "unwritable data dir", args: []string{"--data-dir", "/proc/nope"}, env: env(), err: "--data-dir"},
+		{name: "bad log format", args: []string{"--data-dir", dir, "--log-format", "xml"}, env: env(), err: "--log-format"},
+		{name: "unknown flag", args: []string{"--nope"}, env: env(), err: "nope"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := parseConfig(tt.args, tt.env, &bytes.Buffer{}, false)
+			if tt.err != "" {
+				var ue *usageError
+				if !errors.As(err, &ue) || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("want usage error naming %q, got %v", tt.err, err)
+				}
+				if strings.Contains(err.Error(), "\n") {
+					t.Fatalf("error must be one line: %q", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.check(t, c)
+		})
+	}
+}
+
+func TestRunExitCodes(t *testing.T) {
+	tests := []struct {
+		args []string
+		code int
+		out  string
+	}{
+		{[]string{"--version"}, 0, "gemini-flow "},
+		{[]string{"--help"}, 0, "--history-interval"},
+		{[]string{"--history-interval", "x"}, 2, "invalid value \"x\" for --history-interval"},
+	}
+	for _, tt := range tests {
+		var stdout, stderr bytes.Buffer
+		code := run(tt.args, func(string) string { return "" }, &stdout, &stderr)
+		if code != tt.code || !strings.Contains(stdout.String()+stderr.String(), tt.out) {
+			t.Errorf("run(%v) = %d, %q %q", tt.args, code, stdout.String(), stderr.String())
+		}
+	}
+}
