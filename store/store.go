@@ -1,0 +1,215 @@
+// Package store keeps gemini-flow's workflows, editor state and sessions in one bbolt file.
+// Every operation is one transaction, timed into the database metrics; writes go through
+// bbolt's Batch so concurrent writers share a commit (and its fsync) without giving up
+// durability.
+package store
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+)
+
+// FileName is the name of the database file inside the data directory.
+const FileName = "gemini-flow.db"
+
+// Errors returned by the store.
+var (
+	// ErrNotFound is returned when the requested workflow or session does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict is returned by Create when the id is already stored.
+	ErrConflict = errors.New("already exists")
+	// ErrLocked is returned by Open when another process holds the file for longer than Timeout.
+	ErrLocked = errors.New("database file is locked by another process")
+	// ErrCorrupt is returned when the file is not a readable bbolt database or a record in it
+	// cannot be decoded.
+	ErrCorrupt = errors.New("database file is corrupt")
+)
+
+// Observer receives the store's metrics; *monitoring.Registry satisfies it.
+type Observer interface {
+	ObserveDB(operation, collection string, err error, d time.Duration)
+	WorkflowAdded(nodes int)
+	WorkflowRemoved(nodes int)
+	SetWorkflowNodeCounts(counts []int)
+}
+
+// Label values of the database metrics.
+const (
+	opRead   = "read"
+	opWrite  = "write"
+	opDelete = "delete"
+
+	collWorkflows = "workflows"
+	collStore     = "store"
+	collSessions  = "sessions"
+)
+
+var (
+	bucketWorkflows = []byte("workflows")
+	bucketStore     = []byte("store")
+	bucketSessions  = []byte("sessions")
+	keyEditor       = []byte("editor")
+)
+
+// Options configures Open. The zero value is ready to use.
+type Options struct {
+	// Timeout is how long Open waits for another process's file lock; 0 means 1 s.
+	Timeout time.Duration
+	// BatchDelay is how long a write waits for others to share its commit; 0 means 1 ms.
+	BatchDelay time.Duration
+	// Metrics receives operation timings and workflow node counts; nil records nothing.
+	Metrics Observer
+}
+
+// Store is the open database and its three collections.
+type Store struct {
+	Workflows *Workflows
+	Editor    *Editor
+	Sessions  *Sessions
+
+	db      *bolt.DB
+	path    string
+	metrics Observer
+
+	mu     sync.Mutex
+	counts Stats
+}
+
+// Stats are the store's counts, kept up to date after every commit.
+type Stats struct {
+	WorkflowCount   int   `json:"workflowCount"`
+	NodeCount       int   `json:"nodeCount"` // nodes over all stored workflows
+	EdgeCount       int   `json:"edgeCount"` // edges over all stored workflows
+	SessionCount    int   `json:"sessionCount"`
+	LastStoreUpdate int64 `json:"lastStoreUpdate"` // the editor state's lastUpdate, Unix ms
+	FileSizeBytes   int64 `json:"fileSizeBytes"`
+}
+
+// Open opens (creating if needed) the database at path. A file locked by another process
+// fails after opts.Timeout with ErrLocked; an unreadable file fails with ErrCorrupt.
+func Open(path string, opts Options) (st *Store, err error) {
+	if opts.Timeout <= 0 {
+		opts.Timeout = time.Second
+	}
+	if opts.BatchDelay <= 0 {
+		opts.BatchDelay = time.Millisecond
+	}
+	var db *bolt.DB
+	// bbolt panics on some kinds of page corruption rather than returning an error.
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("open %s: %w: %v", path, ErrCorrupt, r)
+		}
+		if err != nil && db != nil {
+			_ = db.Close()
+		}
+	}()
+	db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.Timeout})
+	if err != nil {
+		db = nil
+		switch {
+		case errors.Is(err, berrors.ErrTimeout):
+			return nil, fmt.Errorf("open %s: %w (waited %s)", path, ErrLocked, opts.Timeout)
+		case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum),
+			errors.Is(err, berrors.ErrVersionMismatch), errors.Is(err, berrors.ErrInvalidMapping):
+			return nil, fmt.Errorf("open %s: %w: %v", path, ErrCorrupt, err)
+		}
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	db.MaxBatchDelay = opts.BatchDelay
+	if err := db.Update(func(tx *bolt.Tx) error {
+		for _, name := range [][]byte{bucketWorkflows, bucketStore, bucketSessions} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("open %s: %w: %v", path, ErrCorrupt, err)
+	}
+	st = &Store{db: db, path: path, metrics: nilIfTypedNil(opts.Metrics)}
+	st.Workflows = &Workflows{s: st}
+	st.Editor = &Editor{s: st}
+	st.Sessions = &Sessions{s: st}
+	nodeCounts, err := st.scan()
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	if st.metrics != nil {
+		st.metrics.SetWorkflowNodeCounts(nodeCounts)
+	}
+	return st, nil
+}
+
+// nilIfTypedNil turns a nil pointer wrapped in the interface into a nil interface, so a
+// caller passing a nil *monitoring.Registry gets "no metrics" rather than a panic.
+func nilIfTypedNil(o Observer) Observer {
+	if o == nil {
+		return nil
+	}
+	if v := reflect.ValueOf(o); v.Kind() == reflect.Pointer && v.IsNil() {
+		return nil
+	}
+	return o
+}
+
+// Close closes the database, waiting for running transactions.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Path is the database file's path.
+func (s *Store) Path() string { return s.path }
+
+// Ping reports whether the database answers a read.
+func (s *Store) Ping() error {
+	return s.readTx(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketWorkflows) == nil {
+			return fmt.Errorf("%w: bucket workflows missing", ErrCorrupt)
+		}
+		return nil
+	})
+}
+
+// Stats returns the kept counts and the file size; it does not scan the data.
+func (s *Store) Stats() (Stats, error) {
+	s.mu.Lock()
+	st := s.counts
+	s.mu.Unlock()
+	fi, err := os.Stat(s.path)
+	if err != nil {
+		return st, fmt.Errorf("stat database: %w", err)
+	}
+	st.FileSizeBytes = fi.Size()
+	return st, nil
+}
+
+// Backup writes a consistent copy of the database to w from one read transaction, so writers
+// carry on meanwhile. It returns the bytes written.
+func (s *Store) Backup(w io.Writer) (int64, error) {
+	var n int64
+	err := s.readTx(func(tx *bolt.Tx) error {
+		var err error
+		n, err = tx.WriteTo(w)
+		return err
+	})
+	return n, err
+}
+
+// apply adds a committed write's effect to the kept counts. Effects are deltas, so commits
+// applied out of order still sum to the right totals.
+func (s *Store) apply(d Stats) {
+	s.mu.Lock()
+	s.counts.WorkflowCount += d.WorkflowCount
+	s.counts.NodeCount += d.NodeCount
+	s.counts.EdgeCount += d.EdgeCount
+	s.counts.SessionCount += d.SessionCount
+	s.counts.LastStoreUpdate = max(s.counts.LastStoreUpdate, d.LastStoreUpdate)
+	s.mu.Unlock()
+}

@@ -1,0 +1,175 @@
+package workflow
+
+import (
+	"errors"
+	"math"
+	"strings"
+	"unicode/utf8"
+)
+
+// maxIDLength bounds ids, which end up in URLs, file names and bbolt keys.
+const maxIDLength = 256
+
+// ValidateID refuses ids that are empty, too long, or could escape a path: "..", "/" or "\".
+func ValidateID(id string) error {
+	switch {
+	case id == "":
+		return errors.New("id is required")
+	case len(id) > maxIDLength:
+		return errors.New("id is longer than 256 bytes")
+	case strings.Contains(id, ".."), strings.ContainsAny(id, `/\`):
+		return errors.New(`id must not contain "..", "/" or "\"`)
+	case !utf8.ValidString(id):
+		return errors.New("id is not valid UTF-8")
+	}
+	for _, r := range id {
+		if r < 0x20 || r == 0x7f {
+			return errors.New("id must not contain control characters")
+		}
+	}
+	return nil
+}
+
+// Validate checks a workflow against the rules of API.md and the limits, collecting every
+// problem; nil means valid.
+func Validate(w *Workflow, lim Limits) []Problem {
+	c := &collector{}
+	validateInto(w, lim.withDefaults(), c)
+	return c.result()
+}
+
+// NodeTypes are the accepted node types; an empty type means React Flow's default.
+var NodeTypes = []string{"input", "output", "default", "custom"}
+
+// EdgeTypes are the accepted edge types; an empty type means React Flow's default.
+var EdgeTypes = []string{"default", "smoothstep", "step", "straight"}
+
+func oneOf(s string, set []string) bool {
+	for _, v := range set {
+		if s == v {
+			return true
+		}
+	}
+	return false
+}
+
+func validateInto(w *Workflow, lim Limits, c *collector) {
+	m := &w.Metadata
+	l := at("metadata")
+	if err := ValidateID(m.ID); err != nil {
+		if m.ID == "" {
+			c.add(l.f("id"), "is required")
+		} else {
+			c.add(l.f("id"), "%s", err.Error())
+		}
+	}
+	if m.Name == "" {
+		c.add(l.f("name"), "is required")
+	} else if n := utf8.RuneCountInString(m.Name); n > lim.MaxName {
+		c.add(l.f("name"), "must be at most %d characters (got %d)", lim.MaxName, n)
+	}
+	if n := utf8.RuneCountInString(m.Description); n > lim.MaxDescription {
+		c.add(l.f("description"), "must be at most %d characters (got %d)", lim.MaxDescription, n)
+	}
+	if m.Version == "" {
+		c.add(l.f("version"), "is required")
+	}
+	if m.CreatedAt < 0 {
+		c.add(l.f("createdAt"), "must not be negative")
+	}
+	if m.UpdatedAt < 0 {
+		c.add(l.f("updatedAt"), "must not be negative")
+	}
+	if len(m.Tags) > lim.MaxTags {
+		c.add(l.f("tags"), "must hold at most %d tags (got %d)", lim.MaxTags, len(m.Tags))
+	}
+	if len(w.Nodes) > lim.MaxNodes {
+		c.add("nodes", "must hold at most %d nodes (got %d)", lim.MaxNodes, len(w.Nodes))
+	}
+	if len(w.Edges) > lim.MaxEdges {
+		c.add("edges", "must hold at most %d edges (got %d)", lim.MaxEdges, len(w.Edges))
+	}
+	nodeIDs := make(map[string]struct{}, len(w.Nodes))
+	for i := range w.Nodes {
+		nl := loc{base: "nodes", idx: i}
+		checkNode(&w.Nodes[i], nl, c)
+		id := w.Nodes[i].ID
+		if id == "" {
+			continue
+		}
+		if _, dup := nodeIDs[id]; dup {
+			c.add(nl.f("id"), "duplicate node id %q", id)
+		}
+		nodeIDs[id] = struct{}{}
+	}
+	edgeIDs := make(map[string]struct{}, len(w.Edges))
+	for i := range w.Edges {
+		el := loc{base: "edges", idx: i}
+		e := &w.Edges[i]
+		checkEdge(e, el, c)
+		if e.ID != "" {
+			if _, dup := edgeIDs[e.ID]; dup {
+				c.add(el.f("id"), "duplicate edge id %q", e.ID)
+			}
+			edgeIDs[e.ID] = struct{}{}
+		}
+		if _, ok := nodeIDs[e.Source]; e.Source != "" && !ok {
+			c.add(el.f("source"), "node %q does not exist", e.Source)
+		}
+		if _, ok := nodeIDs[e.Target]; e.Target != "" && !ok {
+			c.add(el.f("target"), "node %q does not exist", e.Target)
+		}
+	}
+}
+
+func finite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
+
+// checkNode holds the rules for one node on its own, shared by sanitising and Validate.
+func checkNode(n *Node, l loc, c *collector) {
+	if n.ID == "" {
+		c.add(l.f("id"), "is required")
+	} else if len(n.ID) > maxIDLength {
+		c.add(l.f("id"), "must be at most %d bytes", maxIDLength)
+	}
+	if n.Type != "" && !oneOf(n.Type, NodeTypes) {
+		c.add(l.f("type"), "must be one of input, output, default, custom")
+	}
+	if !finite(n.Position.X) {
+		c.add(l.f("position.x"), "must be a finite number")
+	}
+	if !finite(n.Position.Y) {
+		c.add(l.f("position.y"), "must be a finite number")
+	}
+	if n.Width != nil && !finite(*n.Width) {
+		c.add(l.f("width"), "must be a finite number")
+	}
+	if n.Height != nil && !finite(*n.Height) {
+		c.add(l.f("height"), "must be a finite number")
+	}
+	switch n.Data["label"].(type) {
+	case string:
+	case nil:
+		c.add(l.f("data.label"), "is required")
+	default:
+		c.add(l.f("data.label"), "must be a string")
+	}
+}
+
+// checkEdge holds the rules for one edge on its own; endpoints are checked against the nodes
+// by the caller.
+func checkEdge(e *Edge, l loc, c *collector) {
+	if e.ID == "" {
+		c.add(l.f("id"), "is required")
+	} else if len(e.ID) > maxIDLength {
+		c.add(l.f("id"), "must be at most %d bytes", maxIDLength)
+	}
+	if e.Source == "" {
+		c.add(l.f("source"), "is required")
+	}
+	if e.Target == "" {
+		c.add(l.f("target"), "is required")
+	}
+	if e.Type != "" && !oneOf(e.Type, EdgeTypes) {
+		c.add(l.f("type"), "must be one of default, smoothstep, step, straight")
+	}
+}
