@@ -102,7 +102,7 @@ func TestRunExitCodes(t *testing.T) {
 		out  string
 	}{
 		{[]string{"--version"}, 0, "gemini-flow "},
-		{[]string{"--help"}, 0, "--history-interval"},
+		{[]string{"--help"}, 0, "-history-interval string"},
 		{[]string{"--history-interval", "x"}, 2, "invalid value \"x\" for --history-interval"},
 	}
 	for _, tt := range tests {
