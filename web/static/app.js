@@ -1,0 +1,577 @@
+// The built-in metrics page: renders the panels of the shipped Grafana dashboard with uPlot,
+// asks the binary's own /api/v1/query_range, and redraws when the server announces a new
+// sample on the WebSocket ("metrics.sampled"). No framework, no build step.
+
+const $ = (id) => document.getElementById(id);
+const POINTS = 240; // about one point per 3–4 px on a typical panel
+const COLORS = ["#7eb26d", "#eab839", "#6ed0e0", "#ef843c", "#e24d42", "#1f78c1", "#ba43a9", "#705da0", "#508642", "#cca300"];
+
+// State shared with tests through window.gf.
+const gf = (window.gf = {
+  panels: [],            // {def, el, chart, kind, seriesKey, lastValues}
+  sampled: 0,            // metrics.sampled events received
+  refreshes: 0,          // completed refreshes
+  wsState: "connecting",
+  interval: 10,          // seconds between history samples, measured when possible
+  firstChartMs: null,
+  errors: [],
+});
+
+const state = {
+  range: 3600,           // seconds, relative to now
+  zoom: null,            // {from, to} unix seconds, when the user dragged a range
+  theme: localStorage.getItem("gf-theme") || "auto",
+  vars: { job: ".*", instance: ".*" },
+  adhoc: null,
+  inflight: null,
+  again: false,
+};
+
+// ---- units -------------------------------------------------------------------------------
+
+function trim(n) {
+  const a = Math.abs(n);
+  const s = a === 0 ? "0" : a >= 100 ? n.toFixed(0) : a >= 10 ? n.toFixed(1) : a >= 1 ? n.toFixed(2) : n.toPrecision(2);
+  return s.includes(".") && !s.includes("e") ? s.replace(/\.?0+$/, "") : s;
+}
+
+function scaled(v, steps, base) {
+  let i = 0, n = v;
+  while (Math.abs(n) >= base && i < steps.length - 1) { n /= base; i++; }
+  return trim(n) + steps[i];
+}
+
+function seconds(v) {
+  const a = Math.abs(v);
+  if (a === 0) return "0 s";
+  if (a < 1e-6) return trim(v * 1e9) + " ns";
+  if (a < 1e-3) return trim(v * 1e6) + " µs";
+  if (a < 1) return trim(v * 1e3) + " ms";
+  if (a < 60) return trim(v) + " s";
+  if (a < 3600) return trim(v / 60) + " min";
+  return trim(v / 3600) + " h";
+}
+
+// fmt formats a value in a Grafana unit.
+export function fmt(v, unit) {
+  if (v == null || Number.isNaN(v)) return "–";
+  if (!Number.isFinite(v)) return v > 0 ? "+Inf" : "-Inf";
+  switch (unit) {
+    case "s": return seconds(v);
+    case "ms": return seconds(v / 1000);
+    case "percent": return trim(v) + "%";
+    case "percentunit": return trim(v * 100) + "%";
+    case "bytes": return scaled(v, [" B", " KiB", " MiB", " GiB", " TiB"], 1024);
+    case "reqps": return scaled(v, ["", "k", "M", "G"], 1000) + " req/s";
+    case "ops": return scaled(v, ["", "k", "M", "G"], 1000) + " ops/s";
+    case "mps": return scaled(v, ["", "k", "M", "G"], 1000) + " msg/s";
+    default: return scaled(v, ["", "k", "M", "G", "T"], 1000);
+  }
+}
+
+// ---- time range and query text -----------------------------------------------------------
+
+function window_() {
+  if (state.zoom) return state.zoom;
+  const to = Math.floor(Date.now() / 1000);
+  return { from: to - state.range, to };
+}
+
+function stepFor(span) {
+  return Math.max(gf.interval, Math.ceil(span / POINTS));
+}
+
+// expand substitutes the Grafana variables the dashboard uses.
+export function expand(expr, step) {
+  const rate = Math.max(4 * step, 4 * gf.interval);
+  return expr
+    .replaceAll("$__rate_interval", rate + "s")
+    .replaceAll("${__rate_interval}", rate + "s")
+    .replaceAll("$__interval", step + "s")
+    .replace(/\$\{?job\}?/g, state.vars.job)
+    .replace(/\$\{?instance\}?/g, state.vars.instance)
+    .replace(/\$\{?datasource\}?/g, "");
+}
+
+function legendName(format, metric) {
+  if (format && format !== "__auto") {
+    return format.replace(/\{\{\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*\}\}/g, (_, k) => metric[k] ?? "");
+  }
+  const { __name__: name = "", ...rest } = metric;
+  const ls = Object.entries(rest).map(([k, v]) => `${k}="${v}"`).join(", ");
+  return ls ? `${name}{${ls}}` : name || "value";
+}
+
+async function api(path, params) {
+  const body = new URLSearchParams(params);
+  const res = await fetch(path, { method: "POST", body, headers: { "Content-Type": "application/x-www-form-urlencoded" } });
+  const json = await res.json();
+  if (json.status !== "success") throw new Error(json.error || res.statusText);
+  return json.data;
+}
+
+// ---- panels ------------------------------------------------------------------------------
+
+function regexEscape(s) {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+function panelDefs(dash) {
+  const out = [];
+  const walk = (panels) => {
+    for (const p of [...panels].sort((a, b) => (a.gridPos?.y ?? 0) - (b.gridPos?.y ?? 0) || (a.gridPos?.x ?? 0) - (b.gridPos?.x ?? 0))) {
+      if (p.type === "row") {
+        out.push(p);
+        if (p.panels) walk(p.panels);
+      } else {
+        out.push(p);
+      }
+    }
+  };
+  walk(dash.panels || []);
+  return out;
+}
+
+function buildPanel(def) {
+  if (def.type === "row") {
+    const h = document.createElement("h2");
+    h.className = "row-title";
+    h.textContent = def.title || "";
+    return { def, el: h, kind: "row" };
+  }
+  const el = document.createElement("article");
+  el.className = "panel";
+  el.style.setProperty("--w", String(def.gridPos?.w || 12));
+  el.style.setProperty("--h", Math.max(120, (def.gridPos?.h || 8) * 30 - 40) + "px");
+  const h = document.createElement("h2");
+  h.textContent = def.title || "untitled";
+  if (def.description) h.title = def.description;
+  el.append(h);
+  const kind = def.type === "stat" || def.type === "bargauge" || def.type === "gauge" ? "stat" : "chart";
+  const body = document.createElement("div");
+  body.className = kind === "stat" ? "big" : "chart";
+  el.append(body);
+  const legend = document.createElement("ul");
+  legend.className = "legend";
+  const err = document.createElement("p");
+  err.className = "qerr";
+  err.hidden = true;
+  el.append(legend, err);
+  return { def, el, body, legend, err, kind, chart: null, seriesKey: "", lastValues: [] };
+}
+
+function unitOf(def) {
+  return def.fieldConfig?.defaults?.unit || "short";
+}
+
+function cssVar(name) {
+  return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+}
+
+const pad = (n) => String(n).padStart(2, "0");
+
+// timeLabel writes one x tick: the time of day, with seconds on short ranges and the date on
+// long ones.
+function timeLabel(ts, span) {
+  const d = new Date(ts * 1000);
+  const hm = `${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  if (span <= 900) return `${hm}:${pad(d.getSeconds())}`;
+  if (span <= 86400) return hm;
+  return `${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${hm}`;
+}
+
+// isolated lists the points that have no neighbour to draw a line to, so a lone sample shows.
+function isolated(u, si) {
+  const d = u.data[si], out = [];
+  for (let i = 0; i < d.length; i++) {
+    if (d[i] != null && d[i - 1] == null && d[i + 1] == null) out.push(i);
+  }
+  return out.length ? out : null;
+}
+
+function chartOpts(p, names, width, height) {
+  const unit = unitOf(p.def);
+  const fg = cssVar("--muted"), grid = cssVar("--grid");
+  const axis = { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } };
+  return {
+    width, height,
+    legend: { show: false },
+    cursor: { drag: { x: true, y: false, setScale: false } },
+    scales: { x: { time: true } },
+    axes: [
+      {
+        ...axis, space: 70,
+        values: (u, splits) => {
+          const span = u.scales.x.max - u.scales.x.min;
+          return splits.map((ts) => timeLabel(ts, span));
+        },
+      },
+      {
+        ...axis,
+        values: (u, vals) => vals.map((v) => fmt(v, unit)),
+        // Wide enough for the longest label ("0.15 msg/s"): ticks and gap, then about 8 px a
+        // character of the 12 px system font.
+        size: (u, values) => 22 + 8 * Math.max(3, ...(values || []).map((v) => String(v).length)),
+      },
+    ],
+    series: [
+      {},
+      ...names.map((n, i) => ({
+        label: n, stroke: COLORS[i % COLORS.length], width: 1.5, spanGaps: false,
+        points: { show: false, size: 5, fill: COLORS[i % COLORS.length], filter: isolated },
+        value: (u, v) => fmt(v, unit),
+      })),
+    ],
+    hooks: {
+      setSelect: [(u) => {
+        if (u.select.width < 5) return;
+        const from = Math.floor(u.posToVal(u.select.left, "x"));
+        const to = Math.ceil(u.posToVal(u.select.left + u.select.width, "x"));
+        u.setSelect({ left: 0, width: 0, top: 0, height: 0 }, false);
+        zoomTo(from, to);
+      }],
+    },
+  };
+}
+
+// toColumns turns query_range results of every target into uPlot's columnar data on one grid.
+function toColumns(results, from, to, step) {
+  const xs = [];
+  for (let t = from; t <= to; t += step) xs.push(t);
+  const index = new Map(xs.map((t, i) => [t, i]));
+  const names = [], cols = [];
+  for (const { target, data } of results) {
+    for (const s of data.result) {
+      const col = new Array(xs.length).fill(null);
+      for (const [t, v] of s.values || []) {
+        const i = index.get(Math.round(t));
+        // NaN (0/0 of two idle rates) and ±Inf have no place on a linear axis: leave a gap.
+        const n = Number(v);
+        if (i !== undefined && Number.isFinite(n)) col[i] = n;
+      }
+      names.push(legendName(target.legendFormat, s.metric));
+      cols.push(col);
+    }
+  }
+  return { names, data: [xs, ...cols] };
+}
+
+function lastValue(col) {
+  for (let i = col.length - 1; i >= 0; i--) if (col[i] != null) return col[i];
+  return null;
+}
+
+function renderLegend(p, names, cols) {
+  const unit = unitOf(p.def);
+  p.lastValues = cols.map(lastValue);
+  const items = names.map((n, i) => {
+    const li = document.createElement("li");
+    const sw = document.createElement("span");
+    sw.className = "sw";
+    sw.style.background = COLORS[i % COLORS.length];
+    const name = document.createElement("span");
+    name.className = "name";
+    name.textContent = n;
+    name.title = n;
+    const val = document.createElement("span");
+    val.className = "val";
+    val.textContent = fmt(p.lastValues[i], unit);
+    li.append(sw, name, val);
+    return li;
+  });
+  p.legend.replaceChildren(...items);
+}
+
+function markFirstChart() {
+  if (gf.firstChartMs != null) return;
+  performance.mark("gf-first-chart");
+  gf.firstChartMs = Math.round(performance.now());
+}
+
+function drawChart(p, names, data) {
+  const key = names.join("\u0000") + "|" + state.theme;
+  const hasData = data.slice(1).some((c) => c.some((v) => v != null));
+  let nodata = p.body.querySelector(".nodata");
+  if (!hasData) {
+    if (!nodata) {
+      nodata = document.createElement("div");
+      nodata.className = "nodata";
+      p.body.append(nodata);
+    }
+    nodata.textContent = "No data";
+  } else if (nodata) {
+    nodata.remove();
+  }
+  if (p.chart && p.seriesKey === key) {
+    p.chart.setData(data);
+  } else {
+    if (p.chart) p.chart.destroy();
+    const w = Math.max(100, p.body.clientWidth), h = Math.max(100, p.body.clientHeight);
+    p.chart = new window.uPlot(chartOpts(p, names, w, h), data, p.body);
+    p.seriesKey = key;
+  }
+  renderLegend(p, names, data.slice(1));
+  if (hasData) markFirstChart();
+}
+
+function drawStat(p, names, data) {
+  const unit = unitOf(p.def);
+  const v = data.length > 1 ? lastValue(data[1]) : null;
+  p.body.textContent = v == null ? "No data" : fmt(v, unit);
+  p.lastValues = data.slice(1).map(lastValue);
+  if (v != null) markFirstChart();
+}
+
+async function loadPanel(p, from, to, step) {
+  const targets = (p.def.targets || []).filter((t) => t.expr && !t.hide);
+  const results = [];
+  const errors = [];
+  await Promise.all(targets.map(async (target) => {
+    try {
+      const data = await api("/api/v1/query_range", { query: expand(target.expr, step), start: from, end: to, step });
+      results.push({ target, data, order: targets.indexOf(target) });
+    } catch (e) {
+      errors.push(`${target.refId || "query"}: ${e.message}`);
+    }
+  }));
+  results.sort((a, b) => a.order - b.order);
+  const { names, data } = toColumns(results, from, to, step);
+  if (p.kind === "stat") drawStat(p, names, data);
+  else drawChart(p, names, data);
+  p.err.hidden = errors.length === 0;
+  p.err.textContent = errors.join("; ");
+  return data.slice(1).some((c) => c.some((v) => v != null));
+}
+
+// ---- refresh -----------------------------------------------------------------------------
+
+async function refresh() {
+  if (state.inflight) {
+    state.again = true;
+    return state.inflight;
+  }
+  state.inflight = (async () => {
+    do {
+      state.again = false;
+      const w = window_();
+      const from = w.from, to = w.to;
+      const step = stepFor(to - from);
+      // The grid ends at "to", so that the newest sample is on the chart as soon as it exists.
+      const start = to - Math.floor((to - from) / step) * step;
+      const list = gf.panels.filter((p) => p.kind !== "row");
+      const any = await Promise.all(list.map((p) => loadPanel(p, start, to, step)));
+      showEmpty(!any.some(Boolean) && list.length > 0);
+      gf.refreshes++;
+    } while (state.again);
+  })();
+  try {
+    await state.inflight;
+  } finally {
+    state.inflight = null;
+  }
+}
+
+function showEmpty(empty) {
+  const el = $("empty");
+  el.hidden = !empty;
+  el.textContent = `No samples yet: the first arrives in ${gf.interval} s.`;
+}
+
+function zoomTo(from, to) {
+  if (to - from < 2 * gf.interval) return;
+  state.zoom = { from, to };
+  $("reset-zoom").hidden = false;
+  refresh();
+}
+
+// ---- controls ----------------------------------------------------------------------------
+
+function applyTheme() {
+  const t = state.theme;
+  if (t === "auto") document.documentElement.removeAttribute("data-theme");
+  else document.documentElement.setAttribute("data-theme", t);
+  const btn = $("theme");
+  btn.textContent = "Theme: " + t;
+  btn.title = t === "auto" ? "Theme: follows the system" : "Theme: " + t;
+}
+
+function effectiveTheme() {
+  if (state.theme !== "auto") return state.theme;
+  return matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light";
+}
+
+function bindControls() {
+  $("ranges").addEventListener("click", (e) => {
+    const b = e.target.closest("button[data-range]");
+    if (!b) return;
+    state.range = Number(b.dataset.range);
+    state.zoom = null;
+    $("reset-zoom").hidden = true;
+    for (const x of $("ranges").querySelectorAll("button")) x.setAttribute("aria-pressed", String(x === b));
+    refresh();
+  });
+  $("reset-zoom").addEventListener("click", () => {
+    state.zoom = null;
+    $("reset-zoom").hidden = true;
+    refresh();
+  });
+  $("theme").addEventListener("click", () => {
+    // Cycle auto → the opposite of what auto shows → the other → auto.
+    const shown = effectiveTheme();
+    const order = shown === "dark" ? ["auto", "light", "dark"] : ["auto", "dark", "light"];
+    state.theme = order[(order.indexOf(state.theme) + 1) % 3];
+    localStorage.setItem("gf-theme", state.theme);
+    applyTheme();
+    redrawAll();
+  });
+  matchMedia("(prefers-color-scheme: dark)").addEventListener("change", () => {
+    if (state.theme === "auto") redrawAll();
+  });
+  for (const name of ["job", "instance"]) {
+    $("var-" + name).addEventListener("change", (e) => {
+      state.vars[name] = e.target.value;
+      refresh();
+    });
+  }
+  $("adhoc").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const expr = $("adhoc-expr").value.trim();
+    if (!expr) return;
+    setAdhoc(expr);
+  });
+  $("adhoc-clear").addEventListener("click", () => setAdhoc(null));
+}
+
+function setAdhoc(expr) {
+  if (state.adhoc) {
+    if (state.adhoc.chart) state.adhoc.chart.destroy();
+    state.adhoc.el.remove();
+    gf.panels = gf.panels.filter((p) => p !== state.adhoc);
+    state.adhoc = null;
+  }
+  $("adhoc-clear").hidden = !expr;
+  if (!expr) return;
+  const p = buildPanel({ type: "timeseries", title: expr, gridPos: { w: 24, h: 8 }, targets: [{ expr, refId: "A" }] });
+  state.adhoc = p;
+  gf.panels.unshift(p);
+  $("panels").prepend(p.el);
+  refresh();
+}
+
+function redrawAll() {
+  for (const p of gf.panels) {
+    if (p.chart) {
+      p.chart.destroy();
+      p.chart = null;
+      p.seriesKey = "";
+    }
+  }
+  refresh();
+}
+
+async function loadVariables() {
+  for (const name of ["job", "instance"]) {
+    try {
+      const values = await api(`/api/v1/label/${name}/values`, {});
+      const sel = $("var-" + name);
+      for (const v of values) {
+        const o = document.createElement("option");
+        o.value = regexEscape(v);
+        o.textContent = v;
+        sel.append(o);
+      }
+    } catch (e) {
+      gf.errors.push(String(e));
+    }
+  }
+}
+
+// measureInterval reads the spacing of raw samples, so that $__rate_interval and the empty
+// state use the real sampling interval.
+async function measureInterval() {
+  try {
+    const data = await api("/api/v1/query", { query: "gemini_flow_build_info[5m]" });
+    const vals = data.result[0]?.values || [];
+    if (vals.length >= 2) {
+      const d = Math.round(vals[vals.length - 1][0] - vals[vals.length - 2][0]);
+      if (d > 0) gf.interval = d;
+    }
+  } catch (e) {
+    gf.errors.push(String(e));
+  }
+}
+
+// ---- live updates ------------------------------------------------------------------------
+
+function setWS(s, text) {
+  gf.wsState = s;
+  const el = $("ws-status");
+  el.dataset.state = s;
+  el.textContent = text;
+}
+
+let pollTimer = null;
+
+function connect(delay = 1000) {
+  const proto = location.protocol === "https:" ? "wss:" : "ws:";
+  const key = new URLSearchParams(location.search).get("apiKey");
+  const ws = new WebSocket(`${proto}//${location.host}/ws${key ? "?apiKey=" + encodeURIComponent(key) : ""}`);
+  let opened = false;
+  ws.addEventListener("open", () => {
+    opened = true;
+    clearInterval(pollTimer);
+    pollTimer = null;
+    ws.send(JSON.stringify({ type: "subscribe", payload: { topic: "metrics" } }));
+    setWS("live", "live");
+  });
+  ws.addEventListener("message", (e) => {
+    let msg;
+    try { msg = JSON.parse(e.data); } catch { return; }
+    if (msg.type !== "metrics.sampled") return;
+    gf.sampled++;
+    refresh();
+  });
+  ws.addEventListener("close", () => {
+    const next = opened ? 1000 : Math.min(delay * 2, 30000);
+    setWS("down", `live updates down, retrying in ${Math.round(next / 1000)} s`);
+    // While the socket is down the page still moves, at the sampling interval.
+    if (!pollTimer) pollTimer = setInterval(refresh, gf.interval * 1000);
+    setTimeout(() => connect(next), next);
+  });
+}
+
+// ---- start -------------------------------------------------------------------------------
+
+async function main() {
+  applyTheme();
+  bindControls();
+  const [dash] = await Promise.all([
+    fetch("/dashboards/gemini-flow.json").then((r) => r.json()),
+    loadVariables(),
+    measureInterval(),
+  ]);
+  if (dash.title) {
+    $("title").textContent = dash.title;
+    document.title = dash.title;
+  }
+  const grid = $("panels");
+  for (const def of panelDefs(dash)) {
+    const p = buildPanel(def);
+    gf.panels.push(p);
+    grid.append(p.el);
+  }
+  new ResizeObserver(() => {
+    for (const p of gf.panels) {
+      if (p.chart) p.chart.setSize({ width: Math.max(100, p.body.clientWidth), height: Math.max(100, p.body.clientHeight) });
+    }
+  }).observe(grid);
+  await refresh();
+  connect();
+}
+
+main().catch((e) => {
+  gf.errors.push(String(e));
+  const el = $("error");
+  el.hidden = false;
+  el.textContent = "The page could not load: " + e.message;
+});
