@@ -1,0 +1,199 @@
+// Package history keeps the binary's own metric history: it samples the exposition every
+// interval, stores the samples as Gorilla XOR chunks in its own bbolt file, enforces
+// retention, and answers the PromQL engine as a storage.Queryable.
+package history
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gemini-flow/gemini-flow/monitoring"
+	"github.com/prometheus/prometheus/model/labels"
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+)
+
+// Options configures a DB. Every zero value has a usable default, noted per field.
+type Options struct {
+	Path               string                         // history.db; required
+	Interval           time.Duration                  // sampling interval; 0 -> Run returns at once
+	Retention          time.Duration                  // 0 -> 7 days
+	Job, Instance      string                         // the job and instance labels a scrape would add
+	Source             func(w io.Writer)              // renders the exposition; nil -> Run samples nothing
+	OnSample           func(ts time.Time, series int) // called after each tick; may be nil
+	Logger             *slog.Logger                   // nil -> slog.Default()
+	CheckpointInterval time.Duration                  // how often open chunks reach the file; 0 -> 1 minute
+	LockTimeout        time.Duration                  // wait for the file lock; 0 -> 1 second
+}
+
+const (
+	defaultRetention  = 7 * 24 * time.Hour
+	defaultCheckpoint = time.Minute
+	retentionEvery    = 10 * time.Minute
+)
+
+// DB is the metric history. Its methods are safe for concurrent use.
+type DB struct {
+	opts Options
+	log  *slog.Logger
+	bdb  *bolt.DB
+
+	// writeMu serialises checkpoints and retention passes, the only writers of the file.
+	writeMu sync.Mutex
+
+	mu         sync.Mutex
+	byID       map[uint32]*series
+	byHash     map[uint64][]*series
+	raw        map[string]*series // exposition series text -> series, as a scrape cache does
+	nextID     uint32
+	tick       uint64
+	prev, cur  []*series // series seen in the last tick, and a scratch slice for the next
+	meta       map[string]Metadata
+	metaDirty  bool
+	symbols    *labels.SymbolTable
+	scratch    labels.Labels
+	lb         *labels.Builder
+	sampleBuf  bytes.Buffer
+	closed     bool
+	closeErr   error
+	samples    atomic.Uint64
+	lastSample atomic.Int64 // ms; 0 before the first sample
+	ckErrors   atomic.Uint64
+	fileBytes  atomic.Int64
+}
+
+// Open opens or creates the history file. A file that cannot be read as history is moved
+// aside to <path>.corrupt-<unix> with a warning, and an empty history starts in its place.
+func Open(opts Options) (*DB, error) {
+	if opts.Path == "" {
+		return nil, errors.New("open history: empty path")
+	}
+	if opts.Retention <= 0 {
+		opts.Retention = defaultRetention
+	}
+	if opts.CheckpointInterval <= 0 {
+		opts.CheckpointInterval = defaultCheckpoint
+	}
+	if opts.LockTimeout <= 0 {
+		opts.LockTimeout = time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	d := &DB{opts: opts, log: opts.Logger}
+	err := d.openFile()
+	if err != nil && errors.Is(err, errCorruptFile) {
+		aside := fmt.Sprintf("%s.corrupt-%d", opts.Path, time.Now().Unix())
+		d.log.Warn("history file is corrupt; moved aside, starting empty", "path", opts.Path, "moved_to", aside, "err", err)
+		if rerr := os.Rename(opts.Path, aside); rerr != nil {
+			return nil, fmt.Errorf("open history: move corrupt file aside: %w", rerr)
+		}
+		err = d.openFile()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open history: %w", err)
+	}
+	d.updateFileSize()
+	return d, nil
+}
+
+// errCorruptFile marks a file whose bytes are not a readable history.
+var errCorruptFile = errors.New("corrupt history file")
+
+// openFile opens the bbolt file and loads the index. Failures that come from the bytes of
+// the file (not from the lock or the file system) wrap errCorruptFile.
+func (d *DB) openFile() (err error) {
+	d.reset()
+	var bdb *bolt.DB
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: %v", errCorruptFile, r)
+		}
+		if err != nil && bdb != nil {
+			_ = bdb.Close()
+		}
+	}()
+	bdb, err = bolt.Open(d.opts.Path, 0o600, &bolt.Options{Timeout: d.opts.LockTimeout, FreelistType: bolt.FreelistMapType})
+	if err != nil {
+		var pe *fs.PathError
+		if errors.Is(err, berrors.ErrTimeout) || errors.As(err, &pe) {
+			return err
+		}
+		return fmt.Errorf("%w: %v", errCorruptFile, err)
+	}
+	err = bdb.Update(func(tx *bolt.Tx) error {
+		for _, name := range [][]byte{bucketSeries, bucketChunks, bucketHead, bucketMeta} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("%w: %v", errCorruptFile, err)
+	}
+	if err := bdb.View(d.load); err != nil {
+		return fmt.Errorf("%w: %v", errCorruptFile, err)
+	}
+	d.bdb = bdb
+	return nil
+}
+
+func (d *DB) reset() {
+	d.byID = map[uint32]*series{}
+	d.byHash = map[uint64][]*series{}
+	d.raw = map[string]*series{}
+	d.meta = map[string]Metadata{}
+	d.nextID = 1
+	d.prev, d.cur = nil, nil
+	d.symbols = labels.NewSymbolTable()
+	d.lb = labels.NewBuilder(labels.EmptyLabels())
+}
+
+// Close writes a final checkpoint and closes the file. Calling it again returns the
+// first result.
+func (d *DB) Close() error {
+	d.writeMu.Lock()
+	if d.closed {
+		d.writeMu.Unlock()
+		return d.closeErr
+	}
+	d.writeMu.Unlock()
+	err := d.checkpoint()
+	d.writeMu.Lock()
+	defer d.writeMu.Unlock()
+	d.closed = true
+	d.closeErr = errors.Join(err, d.bdb.Close())
+	return d.closeErr
+}
+
+// Stats reports the health of the history for the metrics exposition.
+func (d *DB) Stats() monitoring.HistoryStats {
+	d.mu.Lock()
+	n := len(d.byID)
+	d.mu.Unlock()
+	st := monitoring.HistoryStats{
+		Series:           n,
+		SamplesAppended:  d.samples.Load(),
+		Bytes:            d.fileBytes.Load(),
+		CheckpointErrors: d.ckErrors.Load(),
+	}
+	if ms := d.lastSample.Load(); ms != 0 {
+		st.LastSample = time.UnixMilli(ms)
+	}
+	return st
+}
+
+func (d *DB) updateFileSize() {
+	if fi, err := os.Stat(d.opts.Path); err == nil {
+		d.fileBytes.Store(fi.Size())
+	}
+}
