@@ -1,0 +1,212 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/gemini-flow/gemini-flow/monitoring"
+	"github.com/gemini-flow/gemini-flow/store"
+	"github.com/gemini-flow/gemini-flow/workflow"
+)
+
+// Error codes of the API.
+const (
+	CodeValidation          = "VALIDATION_ERROR"
+	CodeInvalidJSON         = "INVALID_JSON"
+	CodeUnauthorized        = "UNAUTHORIZED"
+	CodeForbidden           = "FORBIDDEN"
+	CodeNotFound            = "NOT_FOUND"
+	CodeMethodNotAllowed    = "METHOD_NOT_ALLOWED"
+	CodeConflict            = "CONFLICT"
+	CodePayloadTooLarge     = "PAYLOAD_TOO_LARGE"
+	CodeRateLimitExceeded   = "RATE_LIMIT_EXCEEDED"
+	CodeInternal            = "INTERNAL_ERROR"
+	CodeUpstreamError       = "UPSTREAM_ERROR"
+	CodeUpstreamUnavailable = "UPSTREAM_UNAVAILABLE"
+)
+
+// APIError is every failure the API reports: it becomes the one error envelope.
+type APIError struct {
+	Status  int
+	Code    string
+	Message string
+	Details any // object, array or nil
+
+	kind  monitoring.ErrorType // the errors_total type
+	cause error                // logged for 500s, never sent
+}
+
+// Error implements error.
+func (e *APIError) Error() string { return e.Code + ": " + e.Message }
+
+// Unwrap exposes the cause for errors.Is.
+func (e *APIError) Unwrap() error { return e.cause }
+
+func newError(status int, code, msg string, details any) *APIError {
+	return &APIError{Status: status, Code: code, Message: msg, Details: details, kind: kindOf(code, status)}
+}
+
+func kindOf(code string, status int) monitoring.ErrorType {
+	switch code {
+	case CodeValidation:
+		return monitoring.ErrValidation
+	case CodeInvalidJSON:
+		return monitoring.ErrInvalidJSON
+	case CodeUnauthorized, CodeForbidden:
+		return monitoring.ErrUnauthorized
+	case CodeNotFound:
+		return monitoring.ErrNotFound
+	case CodeMethodNotAllowed:
+		return monitoring.ErrMethodNotAllowed
+	case CodeConflict:
+		return monitoring.ErrConflict
+	case CodePayloadTooLarge:
+		return monitoring.ErrPayloadTooLarge
+	case CodeRateLimitExceeded:
+		return monitoring.ErrRateLimited
+	case CodeUpstreamError, CodeUpstreamUnavailable:
+		return monitoring.ErrUpstream
+	}
+	if status < 500 {
+		return monitoring.ErrValidation
+	}
+	return monitoring.ErrInternal
+}
+
+func errValidation(msg string, problems []workflow.Problem) *APIError {
+	var details any = []workflow.Problem{}
+	if problems != nil {
+		details = problems
+	}
+	return newError(http.StatusBadRequest, CodeValidation, msg, details)
+}
+
+// errProblem is a validation error of one field.
+func errProblem(field, msg string) *APIError {
+	return errValidation("invalid request", []workflow.Problem{{Field: field, Message: msg}})
+}
+
+func errInvalidJSON(err error) *APIError {
+	return newError(http.StatusBadRequest, CodeInvalidJSON, err.Error(), nil)
+}
+
+func errNotFound(what string) *APIError {
+	return newError(http.StatusNotFound, CodeNotFound, what+" not found", nil)
+}
+
+func errConflict(msg string) *APIError { return newError(http.StatusConflict, CodeConflict, msg, nil) }
+
+// Shared rejections; immutable, so one value serves every request.
+var (
+	errUnauthorized = newError(http.StatusUnauthorized, CodeUnauthorized, "a valid API key is required", nil)
+	errTooLarge     = newError(http.StatusRequestEntityTooLarge, CodePayloadTooLarge, "request body too large", nil)
+	errRouteMissing = newError(http.StatusNotFound, CodeNotFound, "no such route", nil)
+	errRateLimited  = newError(http.StatusTooManyRequests, CodeRateLimitExceeded, "too many requests", nil)
+	errPanic        = newError(http.StatusInternalServerError, CodeInternal, "internal error", nil)
+)
+
+// asAPIError maps any error to the envelope's error: store sentinels to 404/409, decode errors
+// to 400, everything unknown to a logged 500.
+func (s *Server) asAPIError(ctx *fasthttp.RequestCtx, err error) *APIError {
+	var ae *APIError
+	if errors.As(err, &ae) {
+		if ae.Status >= 500 {
+			s.logFailure(ctx, ae)
+		}
+		return ae
+	}
+	var de *workflow.DecodeError
+	var ve *workflow.ValidationError
+	switch {
+	case errors.As(err, &de):
+		return errInvalidJSON(de)
+	case errors.As(err, &ve):
+		return errValidation("invalid request", ve.Problems)
+	case errors.Is(err, store.ErrNotFound):
+		return errNotFound("resource")
+	case errors.Is(err, store.ErrConflict):
+		return errConflict("a resource with this id already exists")
+	}
+	ae = &APIError{Status: http.StatusInternalServerError, Code: CodeInternal, Message: "internal error", kind: monitoring.ErrInternal, cause: err}
+	s.logFailure(ctx, ae)
+	return ae
+}
+
+// dbError marks an unexpected store failure as a database error (500), keeping known ones.
+func dbError(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ae *APIError
+	var de *workflow.DecodeError
+	var ve *workflow.ValidationError
+	if errors.As(err, &ae) || errors.As(err, &de) || errors.As(err, &ve) ||
+		errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) {
+		return err
+	}
+	return &APIError{Status: http.StatusInternalServerError, Code: CodeInternal, Message: "database error", kind: monitoring.ErrDatabase, cause: err}
+}
+
+func (s *Server) logFailure(ctx *fasthttp.RequestCtx, ae *APIError) {
+	cause := "none"
+	if ae.cause != nil {
+		cause = ae.cause.Error()
+	}
+	s.log.Error("request failed", "request_id", requestID(ctx), "route", routeOf(ctx), "code", ae.Code, "error", cause)
+}
+
+// writeError writes the one error envelope and records the error's type for the metrics.
+func (s *Server) writeError(ctx *fasthttp.RequestCtx, err error) {
+	ae := s.asAPIError(ctx, err)
+	ctx.SetUserValue(errKey, ae)
+	writeEnvelope(ctx, ae.Status, envelope{Success: false, Data: nil, Error: &errorBody{Code: ae.Code, Message: ae.Message, Details: ae.Details}, Version: s.cfg.Version})
+}
+
+// recoverHandler turns a handler's panic into the 500 envelope, inside the metrics middleware
+// so that the panic is counted.
+func (s *Server) recoverHandler(ctx *fasthttp.RequestCtx) {
+	if r := recover(); r != nil {
+		s.panicked(ctx, r)
+	}
+}
+
+func (s *Server) panicked(ctx *fasthttp.RequestCtx, r any) {
+	s.log.Error("panic", "request_id", requestID(ctx), "route", routeOf(ctx), "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+	ctx.Response.ResetBody()
+	ctx.Response.Header.Del(fasthttp.HeaderContentEncoding)
+	ctx.SetUserValue(errKey, errPanic)
+	writeEnvelope(ctx, errPanic.Status, envelope{Error: &errorBody{Code: errPanic.Code, Message: errPanic.Message}, Version: s.cfg.Version})
+}
+
+func (s *Server) notFound(ctx *fasthttp.RequestCtx) { s.writeError(ctx, errRouteMissing) }
+
+func (s *Server) methodNotAllowed(ctx *fasthttp.RequestCtx) {
+	s.writeError(ctx, newError(http.StatusMethodNotAllowed, CodeMethodNotAllowed,
+		"method "+string(ctx.Method())+" not allowed; allowed: "+string(ctx.Response.Header.Peek(fasthttp.HeaderAllow)), nil))
+}
+
+// transportError answers what fasthttp refused before any handler ran (a body over
+// MaxRequestBodySize, a malformed request) in the same envelope, and counts it.
+func (s *Server) transportError(ctx *fasthttp.RequestCtx, err error) {
+	start := time.Now()
+	var ae *APIError
+	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
+		ae = errTooLarge
+	} else {
+		ae = newError(http.StatusBadRequest, CodeValidation, "malformed request", nil)
+	}
+	s.resolveRoute(ctx, ctx.Method())
+	ctx.SetUserValue(errKey, ae)
+	id := newRequestID()
+	ctx.Response.Header.Set("X-Request-ID", id)
+	ctx.SetConnectionClose()
+	writeEnvelope(ctx, ae.Status, envelope{Error: &errorBody{Code: ae.Code, Message: ae.Message}, Version: s.cfg.Version})
+	s.observe(ctx, start)
+	s.log.Info("request", "request_id", id, "method", monitoring.MethodLabel(ctx.Method()), "route", routeOf(ctx),
+		"status", ae.Status, "duration", time.Since(start), "error", err.Error())
+}

@@ -1,0 +1,241 @@
+// Package server is the HTTP side of gemini-flow: routes, middleware, the JSON envelopes, the
+// API handlers, health and metrics endpoints, and the WebSocket upgrade.
+package server
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"github.com/fasthttp/router"
+	"github.com/valyala/fasthttp"
+
+	"github.com/gemini-flow/gemini-flow/gemini"
+	"github.com/gemini-flow/gemini-flow/history"
+	"github.com/gemini-flow/gemini-flow/monitoring"
+	"github.com/gemini-flow/gemini-flow/store"
+	"github.com/gemini-flow/gemini-flow/workflow"
+	"github.com/gemini-flow/gemini-flow/ws"
+)
+
+// Config is the server's behaviour; zero values serve the open, single-user local case.
+type Config struct {
+	Version, Revision string
+	APIKeys           []string        // none: /api/* and /ws are open
+	MetricsKey        string          // "": /metrics and /api/v1/* are open
+	CORSOrigins       []string        // allowed browser origins; "*" allows any
+	RateLimit         int             // requests per minute per client IP on /api/* (not /api/v1/*); 0 = off
+	Limits            workflow.Limits // zero fields take workflow.DefaultLimits
+	ShutdownTimeout   time.Duration   // used by callers that have no deadline of their own; 0 -> 10s
+	QueryTimeout      time.Duration   // PromQL evaluation limit
+	QueryMaxSamples   int             // PromQL samples limit
+}
+
+// Deps are the parts the server drives. Metrics nil turns the HTTP instrumentation off.
+type Deps struct {
+	Store    *store.Store
+	Hub      *ws.Hub
+	History  *history.DB // nil when history is off
+	Gemini   *gemini.Client
+	Metrics  *monitoring.Registry
+	Logger   *slog.Logger
+	Job      string
+	Instance string
+}
+
+// handlerFunc is an API handler; a returned error becomes the one error envelope.
+type handlerFunc func(ctx *fasthttp.RequestCtx) error
+
+// Server is the gemini-flow HTTP server.
+type Server struct {
+	cfg     Config
+	deps    Deps
+	log     *slog.Logger
+	lim     workflow.Limits
+	started time.Time
+	ready   atomic.Bool
+
+	router  *router.Router
+	labels  *router.Router // same templates, handlers that only record the label (for early rejections)
+	handler fasthttp.RequestHandler
+	srv     *fasthttp.Server
+
+	apiKeys    [][]byte
+	metricsKey []byte
+	origins    map[string]bool
+	anyOrigin  bool
+	limiter    *ipLimiter
+}
+
+// userValue keys; pointers so that boxing them allocates nothing.
+var (
+	routeKey = &struct{ byte }{}
+	errKey   = &struct{ byte }{}
+)
+
+// New builds the server with every route bound. It is not ready until SetReady(true).
+func New(cfg Config, deps Deps) *Server {
+	if deps.Logger == nil {
+		deps.Logger = slog.Default()
+	}
+	if cfg.ShutdownTimeout <= 0 {
+		cfg.ShutdownTimeout = 10 * time.Second
+	}
+	s := &Server{cfg: cfg, deps: deps, log: deps.Logger, lim: withDefaults(cfg.Limits), started: time.Now()}
+	for _, k := range cfg.APIKeys {
+		if k != "" {
+			s.apiKeys = append(s.apiKeys, []byte(k))
+		}
+	}
+	if cfg.MetricsKey != "" {
+		s.metricsKey = []byte(cfg.MetricsKey)
+	}
+	s.origins = make(map[string]bool, len(cfg.CORSOrigins))
+	for _, o := range cfg.CORSOrigins {
+		if o == "*" {
+			s.anyOrigin = true
+		}
+		s.origins[o] = true
+	}
+	if cfg.RateLimit > 0 {
+		s.limiter = newIPLimiter(cfg.RateLimit, maxLimiters)
+	}
+
+	s.router = newRouter()
+	s.router.NotFound = s.notFound
+	s.router.MethodNotAllowed = s.methodNotAllowed
+	s.router.GlobalOPTIONS = func(ctx *fasthttp.RequestCtx) { ctx.SetStatusCode(fasthttp.StatusNoContent) }
+	s.labels = newRouter()
+	s.labels.NotFound = func(*fasthttp.RequestCtx) {}
+	s.labels.HandleMethodNotAllowed = false
+	s.labels.HandleOPTIONS = false
+
+	s.bindWorkflows()
+	s.bindEditor()
+	s.bindSessions()
+	s.bindGemini()
+	s.bindHealth()
+	s.bindBackup()
+	s.bindMetrics()
+	s.bindWS()
+	s.bindPromAPI()
+	s.bindPage()
+
+	s.handler = s.chain()
+	s.srv = &fasthttp.Server{
+		Handler:               s.handler,
+		Name:                  "gemini-flow",
+		NoDefaultServerHeader: true,
+		// Above the API's limit so that the body-limit middleware, not a dropped connection,
+		// answers most oversized bodies with the JSON 413; beyond it ErrorHandler still does.
+		MaxRequestBodySize: 2 * s.lim.MaxBodyBytes,
+		ReadTimeout:        60 * time.Second,
+		IdleTimeout:        120 * time.Second,
+		ErrorHandler:       s.transportError,
+		Logger:             fasthttpLogger{s.log},
+	}
+	return s
+}
+
+func newRouter() *router.Router {
+	r := router.New()
+	// Redirects would answer outside the one envelope; a wrong path is a 404.
+	r.RedirectTrailingSlash = false
+	r.RedirectFixedPath = false
+	return r
+}
+
+func withDefaults(l workflow.Limits) workflow.Limits {
+	d := workflow.DefaultLimits()
+	set := func(v *int, def int) {
+		if *v <= 0 {
+			*v = def
+		}
+	}
+	set(&l.MaxNodes, d.MaxNodes)
+	set(&l.MaxEdges, d.MaxEdges)
+	set(&l.MaxName, d.MaxName)
+	set(&l.MaxDescription, d.MaxDescription)
+	set(&l.MaxTags, d.MaxTags)
+	set(&l.MaxDepth, d.MaxDepth)
+	set(&l.MaxBodyBytes, d.MaxBodyBytes)
+	return l
+}
+
+// handle registers an API handler under its route template; a returned error is written as
+// the error envelope.
+func (s *Server) handle(method, template string, h handlerFunc) {
+	s.handleRaw(method, template, func(ctx *fasthttp.RequestCtx) {
+		if err := h(ctx); err != nil {
+			s.writeError(ctx, err)
+		}
+	})
+}
+
+// handleRaw registers a handler that writes its own response. The template is boxed once here,
+// so recording it per request allocates nothing.
+func (s *Server) handleRaw(method, template string, h fasthttp.RequestHandler) {
+	label := any(template)
+	s.router.Handle(method, template, func(ctx *fasthttp.RequestCtx) {
+		ctx.SetUserValue(routeKey, label)
+		defer s.recoverHandler(ctx)
+		h(ctx)
+	})
+	s.labels.Handle(method, template, func(ctx *fasthttp.RequestCtx) { ctx.SetUserValue(routeKey, label) })
+}
+
+// resolveRoute records the route template for a request answered before the router ran.
+func (s *Server) resolveRoute(ctx *fasthttp.RequestCtx, method []byte) {
+	if _, ok := ctx.UserValue(routeKey).(string); ok {
+		return
+	}
+	path := ctx.Request.URI().PathOriginal()
+	if h, _ := s.labels.Lookup(b2s(method), b2s(path), ctx); h != nil {
+		h(ctx)
+	}
+}
+
+// routeOf is the metrics label of the request: its template, or monitoring.RouteUnmatched.
+func routeOf(ctx *fasthttp.RequestCtx) string {
+	if r, ok := ctx.UserValue(routeKey).(string); ok {
+		return r
+	}
+	return monitoring.RouteUnmatched
+}
+
+func b2s(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
+// Handler is the whole request pipeline: middleware and router.
+func (s *Server) Handler() fasthttp.RequestHandler { return s.handler }
+
+// Serve answers requests on ln until Shutdown.
+func (s *Server) Serve(ln net.Listener) error { return s.srv.Serve(ln) }
+
+// SetReady flips /readyz.
+func (s *Server) SetReady(ready bool) { s.ready.Store(ready) }
+
+// Shutdown stops answering /readyz, closes WebSocket clients with 1001, and waits for in-flight
+// requests until ctx ends.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.SetReady(false)
+	if s.deps.Hub != nil {
+		s.deps.Hub.Close()
+	}
+	return s.srv.ShutdownWithContext(ctx)
+}
+
+func (s *Server) broadcast(eventType string, payload any) {
+	if s.deps.Hub != nil {
+		s.deps.Hub.Broadcast(eventType, payload)
+	}
+}
+
+type fasthttpLogger struct{ l *slog.Logger }
+
+func (f fasthttpLogger) Printf(format string, args ...any) {
+	f.l.Debug("fasthttp", "message", fmt.Sprintf(format, args...))
+}

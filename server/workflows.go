@@ -1,0 +1,284 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/gemini-flow/gemini-flow/store"
+	"github.com/gemini-flow/gemini-flow/workflow"
+)
+
+// List paging bounds of API.md.
+const (
+	defaultListLimit = 50
+	maxListLimit     = 500
+)
+
+func (s *Server) bindWorkflows() {
+	s.handle(http.MethodGet, "/api/workflows", s.listWorkflows)
+	s.handle(http.MethodPost, "/api/workflows", s.createWorkflow)
+	s.handle(http.MethodPost, "/api/workflows/import", s.importWorkflow)
+	s.handle(http.MethodGet, "/api/workflows/{id}", s.getWorkflow)
+	s.handle(http.MethodPut, "/api/workflows/{id}", s.updateWorkflow)
+	s.handle(http.MethodDelete, "/api/workflows/{id}", s.deleteWorkflow)
+	s.handle(http.MethodGet, "/api/workflows/{id}/export", s.exportWorkflow)
+}
+
+type workflowEvent struct {
+	Workflow *workflow.Workflow `json:"workflow"`
+	Metadata workflow.Metadata  `json:"metadata"`
+}
+
+type workflowDeletedEvent struct {
+	WorkflowID string            `json:"workflowId"`
+	Metadata   workflow.Metadata `json:"metadata"`
+}
+
+func nowMs() int64 { return time.Now().UnixMilli() }
+
+// pathID is the {id} of the route, refused when it could escape a path.
+func pathID(ctx *fasthttp.RequestCtx) (string, error) {
+	raw, _ := ctx.UserValue("id").(string)
+	// The router matches the raw path, so the segment is still percent-encoded.
+	id, err := url.PathUnescape(raw)
+	if err != nil {
+		return "", errProblem("id", "is not a valid path segment")
+	}
+	if err := workflow.ValidateID(id); err != nil {
+		return "", errProblem("id", err.Error())
+	}
+	return id, nil
+}
+
+func (s *Server) listWorkflows(ctx *fasthttp.RequestCtx) error {
+	args := ctx.QueryArgs()
+	q := store.ListQuery{Search: string(args.Peek("search")), Limit: defaultListLimit}
+	for _, t := range strings.Split(string(args.Peek("tags")), ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			q.Tags = append(q.Tags, t)
+		}
+	}
+	var problems []workflow.Problem
+	if args.Has("offset") {
+		n, err := strconv.Atoi(string(args.Peek("offset")))
+		if err != nil || n < 0 {
+			problems = append(problems, workflow.Problem{Field: "offset", Message: "must be a whole number ≥ 0"})
+		}
+		q.Offset = n
+	}
+	if args.Has("limit") {
+		n, err := strconv.Atoi(string(args.Peek("limit")))
+		if err != nil || n < 1 {
+			problems = append(problems, workflow.Problem{Field: "limit", Message: "must be a whole number from 1 (larger values count as " + strconv.Itoa(maxListLimit) + ")"})
+		}
+		q.Limit = min(n, maxListLimit)
+	}
+	if problems != nil {
+		return errValidation("invalid query", problems)
+	}
+	list, total, err := s.deps.Store.Workflows.List(q)
+	if err != nil {
+		return dbError(err)
+	}
+	if list == nil {
+		list = []workflow.Workflow{}
+	}
+	return s.writeData(ctx, http.StatusOK, map[string]any{"workflows": list, "total": total})
+}
+
+func (s *Server) getWorkflow(ctx *fasthttp.RequestCtx) error {
+	id, err := pathID(ctx)
+	if err != nil {
+		return err
+	}
+	wf, err := s.deps.Store.Workflows.Get(id)
+	if err != nil {
+		return workflowErr(err)
+	}
+	return s.writeData(ctx, http.StatusOK, wf)
+}
+
+// workflowErr names the workflow in not-found and conflict answers.
+func workflowErr(err error) error {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return errNotFound("workflow")
+	case errors.Is(err, store.ErrConflict):
+		return errConflict("a workflow with this id already exists")
+	}
+	return dbError(err)
+}
+
+// checkNewWorkflow turns decode results into the API's errors.
+func checkNewWorkflow(wf *workflow.Workflow, problems []workflow.Problem, err error) error {
+	if err != nil {
+		return err
+	}
+	if wf != nil && wf.Metadata.ID != "" {
+		if err := workflow.ValidateID(wf.Metadata.ID); err != nil {
+			problems = append(problems, workflow.Problem{Field: "metadata.id", Message: err.Error()})
+		}
+	}
+	if problems != nil {
+		return errValidation("workflow is invalid", problems)
+	}
+	return nil
+}
+
+func (s *Server) createWorkflow(ctx *fasthttp.RequestCtx) error {
+	wf, problems, err := workflow.DecodeCreate(ctx.PostBody(), s.lim, nowMs())
+	if err := checkNewWorkflow(wf, problems, err); err != nil {
+		return err
+	}
+	if err := s.deps.Store.Workflows.Create(wf); err != nil {
+		return workflowErr(err)
+	}
+	s.broadcast("workflow.created", workflowEvent{Workflow: wf, Metadata: wf.Metadata})
+	return s.writeData(ctx, http.StatusCreated, wf)
+}
+
+func (s *Server) importWorkflow(ctx *fasthttp.RequestCtx) error {
+	args := ctx.QueryArgs()
+	overwrite, err := boolArg(args, "overwrite", false)
+	if err != nil {
+		return err
+	}
+	newID, err := boolArg(args, "generateNewId", false)
+	if err != nil {
+		return err
+	}
+	wf, problems, err := workflow.DecodeWorkflow(ctx.PostBody(), s.lim)
+	if newID && wf != nil {
+		// A fresh id replaces whatever the file carried, so problems about the old one go.
+		wf.Metadata.ID = workflow.NewWorkflowID()
+		kept := problems[:0:0]
+		for _, p := range problems {
+			if p.Field != "metadata.id" {
+				kept = append(kept, p)
+			}
+		}
+		if len(kept) == 0 {
+			kept = nil
+		}
+		problems = kept
+	}
+	if err := checkNewWorkflow(wf, problems, err); err != nil {
+		return err
+	}
+	wf.Stamp(nowMs())
+	if overwrite {
+		err = s.deps.Store.Workflows.Put(wf)
+	} else {
+		err = s.deps.Store.Workflows.Create(wf)
+	}
+	if err != nil {
+		return workflowErr(err)
+	}
+	s.broadcast("workflow.created", workflowEvent{Workflow: wf, Metadata: wf.Metadata})
+	return s.writeData(ctx, http.StatusCreated, wf)
+}
+
+func (s *Server) updateWorkflow(ctx *fasthttp.RequestCtx) error {
+	id, err := pathID(ctx)
+	if err != nil {
+		return err
+	}
+	patch, err := workflow.DecodeUpdate(ctx.PostBody(), s.lim)
+	if err != nil {
+		return err
+	}
+	now := nowMs()
+	wf, err := s.deps.Store.Workflows.Update(id, func(w *workflow.Workflow) error {
+		if problems := workflow.ApplyUpdate(w, patch, s.lim, now); problems != nil {
+			return errValidation("workflow is invalid", problems)
+		}
+		return nil
+	})
+	if err != nil {
+		return workflowErr(err)
+	}
+	s.broadcast("workflow.updated", workflowEvent{Workflow: wf, Metadata: wf.Metadata})
+	return s.writeData(ctx, http.StatusOK, wf)
+}
+
+func (s *Server) deleteWorkflow(ctx *fasthttp.RequestCtx) error {
+	id, err := pathID(ctx)
+	if err != nil {
+		return err
+	}
+	wf, err := s.deps.Store.Workflows.Delete(id)
+	if err != nil {
+		return workflowErr(err)
+	}
+	s.broadcast("workflow.deleted", workflowDeletedEvent{WorkflowID: id, Metadata: wf.Metadata})
+	return s.writeData(ctx, http.StatusOK, map[string]any{"deleted": true, "workflow": wf})
+}
+
+func (s *Server) exportWorkflow(ctx *fasthttp.RequestCtx) error {
+	id, err := pathID(ctx)
+	if err != nil {
+		return err
+	}
+	args := ctx.QueryArgs()
+	withMeta, err := boolArg(args, "includeMetadata", true)
+	if err != nil {
+		return err
+	}
+	pretty, err := boolArg(args, "prettyPrint", true)
+	if err != nil {
+		return err
+	}
+	wf, err := s.deps.Store.Workflows.Get(id)
+	if err != nil {
+		return workflowErr(err)
+	}
+	var v any = wf
+	if !withMeta {
+		v = struct {
+			Nodes []workflow.Node `json:"nodes"`
+			Edges []workflow.Edge `json:"edges"`
+		}{wf.Nodes, wf.Edges}
+	}
+	var b []byte
+	if pretty {
+		b, err = json.MarshalIndent(v, "", "  ")
+	} else {
+		b, err = json.Marshal(v)
+	}
+	if err != nil {
+		return err
+	}
+	ctx.Response.Header.Set(fasthttp.HeaderContentDisposition, `attachment; filename="workflow-`+safeFilename(id)+`.json"`)
+	writeJSON(ctx, http.StatusOK, b)
+	return nil
+}
+
+// safeFilename keeps [A-Za-z0-9._-] so an id cannot break the header's quoting.
+func safeFilename(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '.', r == '_', r == '-':
+			return r
+		}
+		return '_'
+	}, s)
+}
+
+// boolArg reads an optional true/false query parameter.
+func boolArg(args *fasthttp.Args, name string, def bool) (bool, error) {
+	if !args.Has(name) {
+		return def, nil
+	}
+	v, err := strconv.ParseBool(string(args.Peek(name)))
+	if err != nil {
+		return false, errProblem(name, "must be true or false")
+	}
+	return v, nil
+}
