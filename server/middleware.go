@@ -98,7 +98,7 @@ func (s *Server) requestLog(next fasthttp.RequestHandler) fasthttp.RequestHandle
 				slog.String("method", monitoring.MethodLabel(ctx.Method())),
 				slog.String("route", routeOf(ctx)),
 				slog.Int("status", ctx.Response.StatusCode()),
-				slog.Duration("duration", time.Since(start)))
+				slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000))
 		}
 	}
 }
