@@ -29,18 +29,19 @@ func main() {
 	conns := flag.Int("c", 32, "concurrent connections")
 	duration := flag.Duration("d", 10*time.Second, "duration of each scenario")
 	seed := flag.Int("seed", 1000, "workflows stored before the reads")
+	logLevel := flag.String("log-level", "info", "the server's --log-level (its request log goes to /dev/null)")
 	flag.Parse()
 	if *bin == "" {
 		fmt.Fprintln(os.Stderr, "loadgen: -bin is required")
 		os.Exit(2)
 	}
-	if err := run(*bin, *conns, *duration, *seed); err != nil {
+	if err := run(*bin, *logLevel, *conns, *duration, *seed); err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
 		os.Exit(1)
 	}
 }
 
-func run(bin string, conns int, duration time.Duration, seed int) error {
+func run(bin, logLevel string, conns int, duration time.Duration, seed int) error {
 	dir, err := os.MkdirTemp("", "loadgen-")
 	if err != nil {
 		return err
@@ -52,8 +53,7 @@ func run(bin string, conns int, duration time.Duration, seed int) error {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	cmd := exec.Command(bin, "--addr", addr, "--data-dir", filepath.Join(dir, "data"), "--rate-limit", "0", "--log-level", "error")
-	cmd.Stderr = os.Stderr
+	cmd := exec.Command(bin, "--addr", addr, "--data-dir", filepath.Join(dir, "data"), "--rate-limit", "0", "--log-level", logLevel)
 	if err := cmd.Start(); err != nil {
 		return err
 	}
