@@ -24,7 +24,8 @@ type liveStack struct {
 	Hub     *ws.Hub
 }
 
-func startLiveStack(t *testing.T, interval time.Duration) *liveStack {
+// startLiveStack starts the stack; configure, when given, adjusts the server's Config.
+func startLiveStack(t *testing.T, interval time.Duration, configure ...func(*Config)) *liveStack {
 	t.Helper()
 	dir := t.TempDir()
 	reg := monitoring.New(monitoring.Options{Version: "test", Revision: "e2e"})
@@ -60,7 +61,11 @@ func startLiveStack(t *testing.T, interval time.Duration) *liveStack {
 		defer close(sampled)
 		hist.Run(ctx)
 	}()
-	srv := New(Config{Version: "test", Revision: "e2e"}, Deps{
+	cfg := Config{Version: "test", Revision: "e2e"}
+	for _, f := range configure {
+		f(&cfg)
+	}
+	srv := New(cfg, Deps{
 		Store: st, Hub: hub, History: hist, Metrics: reg, Job: "gemini-flow", Instance: addr, Logger: quiet,
 	})
 	srv.SetReady(true)

@@ -52,6 +52,9 @@ type pageState struct {
 	Columns    int       `json:"columns"`    // grid tracks of the panel grid
 	Throughput []float64 `json:"throughput"` // last values of the request-throughput panel
 	Errors     []string  `json:"errors"`     // errors the page caught itself
+	KeyForm    string    `json:"keyForm"`    // metrics key form: none | asked | refused | sent
+	KeyShown   bool      `json:"keyShown"`   // the key form is on screen
+	KeyMessage string    `json:"keyMessage"` // the form's message, when shown
 }
 
 const pageStateJS = `(() => {
@@ -85,6 +88,9 @@ const pageStateJS = `(() => {
     columns: getComputedStyle(document.getElementById("panels")).gridTemplateColumns.split(" ").length,
     throughput: tp ? tp.lastValues.map((v) => v ?? 0) : [],
     errors: gf.errors,
+    keyForm: gf.keyForm,
+    keyShown: (() => { const f = document.getElementById("auth"); return !f.hidden && f.offsetHeight > 0; })(),
+    keyMessage: (() => { const m = document.getElementById("auth-msg"); return m.hidden ? "" : m.textContent; })(),
   };
 })()`
 
@@ -126,90 +132,8 @@ func TestPageE2E(t *testing.T) {
 	}
 	waitSample()
 
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	actx, acancel := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(chromium),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	defer acancel()
-	bctx, bcancel := chromedp.NewContext(actx)
-	defer bcancel()
-
-	// Start the browser before anything subscribes: two first calls racing would each
-	// start one.
-	if err := chromedp.Do(bctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	problems := &pageProblems{}
-	messages := chromedp.Console(bctx)
-	go func() {
-		for m, err := range messages {
-			if err != nil {
-				return
-			}
-			if m.Type == chromedp.ConsoleError || m.IsException() || m.Type == chromedp.ConsoleWarning {
-				problems.add("console %s: %s (%s:%d)", m.Type, m.Text, m.URL, m.Line+1)
-			}
-		}
-	}()
-	if err := chromedp.Listen(bctx, func(ev any) {
-		switch ev := ev.(type) {
-		case *network.EventLoadingFailed:
-			if !ev.Canceled {
-				problems.add("request failed: %s %s", ev.Type, ev.ErrorText)
-			}
-		case *network.EventResponseReceived:
-			if ev.Response != nil && ev.Response.Status >= 400 {
-				problems.add("HTTP %d for %s", ev.Response.Status, ev.Response.URL)
-			}
-			if ev.Response != nil && !strings.HasPrefix(ev.Response.URL, stack.URL) && !strings.HasPrefix(ev.Response.URL, "data:") {
-				problems.add("external request: %s", ev.Response.URL)
-			}
-		case *log.EventEntryAdded:
-			if ev.Entry != nil && ev.Entry.Level == log.EntryLevelError {
-				problems.add("browser log: %s %s", ev.Entry.Text, ev.Entry.URL)
-			}
-		}
-	}); err != nil {
-		t.Fatal(err)
-	}
-
-	state := func() pageState {
-		t.Helper()
-		s, err := chromedp.Run(bctx, chromedp.Evaluate[*pageState](pageStateJS))
-		if err != nil {
-			t.Fatalf("read page state: %v", err)
-		}
-		if s == nil {
-			return pageState{}
-		}
-		return *s
-	}
-	// waitFor polls the page state until ok holds, for at most d.
-	waitFor := func(what string, d time.Duration, ok func(pageState) bool) pageState {
-		t.Helper()
-		end := time.Now().Add(d)
-		for {
-			s := state()
-			if ok(s) {
-				t.Logf("%s: reached", what)
-				return s
-			}
-			if time.Now().After(end) {
-				t.Fatalf("%s: not reached in %s; page state %+v; problems %v", what, d, s, problems.all())
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	}
+	pg := openPage(t, chromium, stack.URL)
+	bctx, problems, waitFor := pg.ctx, pg.problems, pg.waitFor
 
 	if err := chromedp.Do(bctx,
 		chromedp.EmulateViewport(1280, 900),
@@ -290,6 +214,105 @@ func TestPageE2E(t *testing.T) {
 	}
 	if p := problems.all(); len(p) > 0 {
 		t.Errorf("console errors or failed requests:\n%s", strings.Join(p, "\n"))
+	}
+}
+
+// pageDriver is one headless Chromium tab with the page's problems recorded.
+type pageDriver struct {
+	ctx      context.Context
+	problems *pageProblems
+	t        *testing.T
+}
+
+// openPage starts Chromium for a test; it is stopped when the test ends.
+func openPage(t *testing.T, chromium, baseURL string) *pageDriver {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	actx, acancel := chromedp.NewExecAllocator(ctx,
+		chromedp.ExecPath(chromium),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+	)
+	t.Cleanup(acancel)
+	bctx, bcancel := chromedp.NewContext(actx)
+	t.Cleanup(bcancel)
+
+	// Start the browser before anything subscribes: two first calls racing would each
+	// start one.
+	if err := chromedp.Do(bctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	problems := &pageProblems{}
+	messages := chromedp.Console(bctx)
+	go func() {
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			if m.Type == chromedp.ConsoleError || m.IsException() || m.Type == chromedp.ConsoleWarning {
+				problems.add("console %s: %s (%s:%d)", m.Type, m.Text, m.URL, m.Line+1)
+			}
+		}
+	}()
+	if err := chromedp.Listen(bctx, func(ev any) {
+		switch ev := ev.(type) {
+		case *network.EventLoadingFailed:
+			if !ev.Canceled {
+				problems.add("request failed: %s %s", ev.Type, ev.ErrorText)
+			}
+		case *network.EventResponseReceived:
+			if ev.Response != nil && ev.Response.Status >= 400 {
+				problems.add("HTTP %d for %s", ev.Response.Status, ev.Response.URL)
+			}
+			if ev.Response != nil && !strings.HasPrefix(ev.Response.URL, baseURL) && !strings.HasPrefix(ev.Response.URL, "data:") {
+				problems.add("external request: %s", ev.Response.URL)
+			}
+		case *log.EventEntryAdded:
+			if ev.Entry != nil && ev.Entry.Level == log.EntryLevelError {
+				problems.add("browser log: %s %s", ev.Entry.Text, ev.Entry.URL)
+			}
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	return &pageDriver{ctx: bctx, problems: problems, t: t}
+}
+
+func (p *pageDriver) state() pageState {
+	p.t.Helper()
+	s, err := chromedp.Run(p.ctx, chromedp.Evaluate[*pageState](pageStateJS))
+	if err != nil {
+		p.t.Fatalf("read page state: %v", err)
+	}
+	if s == nil {
+		return pageState{}
+	}
+	return *s
+}
+
+// waitFor polls the page state until ok holds, for at most d.
+func (p *pageDriver) waitFor(what string, d time.Duration, ok func(pageState) bool) pageState {
+	p.t.Helper()
+	end := time.Now().Add(d)
+	for {
+		s := p.state()
+		if ok(s) {
+			p.t.Logf("%s: reached", what)
+			return s
+		}
+		if time.Now().After(end) {
+			p.t.Fatalf("%s: not reached in %s; page state %+v; problems %v", what, d, s, p.problems.all())
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 

@@ -15,17 +15,24 @@ import (
 const closeAbort = 0
 
 // client is one connected socket: its reader runs in Serve's goroutine, its writer in one
-// goroutine of its own, and only the writer writes data frames.
+// goroutine of its own, and only the writer writes to the socket.
 type client struct {
 	hub  *Hub
 	id   string
 	conn *websocket.Conn
-	send chan outFrame // never closed: a late enqueue must not panic
 
-	quit      chan struct{} // closed once, when the client must leave
-	once      sync.Once
-	closeCode int    // written before quit is closed
-	reason    string // written before quit is closed
+	qmu    sync.Mutex
+	queue  *frameBatch   // nil while nothing waits, so an idle client holds no buffer
+	queued int           // bytes in queue
+	oldest int64         // Unix nanoseconds when the first frame in queue was queued
+	pong   *string       // payload of the latest unanswered ping
+	wake   chan struct{} // one slot: the writer has something to take
+
+	quit       chan struct{} // closed once, when the client must leave
+	once       sync.Once
+	closeCode  int    // written before quit is closed
+	reason     string // written before quit is closed
+	peerClosed bool   // written before quit is closed: the close frame is an echo, queued data is moot
 
 	topics    atomic.Uint32 // bit i set: subscribed to topics[i]
 	lastHeard atomic.Int64  // Unix nanoseconds of the last frame, ping or pong read
@@ -45,8 +52,12 @@ func (c *client) leaving() bool {
 // leave starts the client's departure; the first call wins. With closeAbort the socket is
 // closed here, which also frees a writer blocked on a client that stopped reading.
 func (c *client) leave(code int, reason string) {
+	c.depart(code, reason, false)
+}
+
+func (c *client) depart(code int, reason string, peerClosed bool) {
 	c.once.Do(func() {
-		c.closeCode, c.reason = code, reason
+		c.closeCode, c.reason, c.peerClosed = code, reason, peerClosed
 		close(c.quit)
 		if code == closeAbort {
 			cut(c.conn)
@@ -66,17 +77,80 @@ func cut(conn *websocket.Conn) {
 	_ = nc.Close()
 }
 
-// enqueue never blocks: a client whose queue is full is dropped, so it cannot slow the hub.
-func (c *client) enqueue(f outFrame) {
+// enqueue never blocks: a client that is SendQueueBytes behind, or whose oldest queued frame
+// has waited WriteTimeout, is dropped, so it cannot slow the hub. Bounding bytes rather than
+// frames lets a burst of small events through to every client that is reading.
+func (c *client) enqueue(f outFrame, now int64) {
 	if c.leaving() {
 		return
 	}
-	select {
-	case c.send <- f:
-	default:
-		c.hub.log.Warn("websocket client too slow, disconnecting", "clientId", c.id, "queue", cap(c.send))
-		c.leave(closeAbort, "send queue full")
+	h := c.hub
+	c.qmu.Lock()
+	if c.queue == nil {
+		c.queue = batches.Get().(*frameBatch)
+		c.oldest = now
 	}
+	// One frame larger than the bound still goes to a client with nothing waiting.
+	over := c.queued > 0 && c.queued+len(f.data) > h.opts.SendQueueBytes
+	late := now-c.oldest > int64(h.opts.WriteTimeout)
+	if !over && !late {
+		c.queue.frames = append(c.queue.frames, f)
+		c.queued += len(f.data)
+	}
+	queued, frames := c.queued, len(c.queue.frames)
+	c.qmu.Unlock()
+	if over || late {
+		h.log.Warn("websocket client too slow, disconnecting", "clientId", c.id,
+			"queuedBytes", queued, "queuedFrames", frames, "late", late)
+		reason := "send queue full"
+		if late {
+			reason = "send queue stale"
+		}
+		c.leave(closeAbort, reason)
+		return
+	}
+	c.signal()
+}
+
+func (c *client) signal() {
+	select {
+	case c.wake <- struct{}{}:
+	default: // the writer is already due to look
+	}
+}
+
+// queuePong asks the writer to answer a ping; only the latest one needs an answer.
+func (c *client) queuePong(data string) {
+	c.qmu.Lock()
+	c.pong = &data
+	c.qmu.Unlock()
+	c.signal()
+}
+
+// take hands the writer everything queued (nil when only a pong is due); the writer gives
+// the batch back to the pool once written.
+func (c *client) take() (*frameBatch, *string) {
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	q, p := c.queue, c.pong
+	c.queue, c.queued, c.pong = nil, 0, nil
+	return q, p
+}
+
+// frameBatch is a client's queue; batches are pooled across clients, since only clients
+// with frames waiting need one.
+type frameBatch struct{ frames []outFrame }
+
+var batches = sync.Pool{New: func() any { return new(frameBatch) }}
+
+// release returns a written batch to the pool, letting go of its frames.
+func (b *frameBatch) release() {
+	clear(b.frames)
+	b.frames = b.frames[:0]
+	if cap(b.frames) > 4096 { // an outsized burst is not kept for good
+		return
+	}
+	batches.Put(b)
 }
 
 // reply sends an event addressed to this client alone.
@@ -86,7 +160,7 @@ func (c *client) reply(eventType string, payload any) {
 		c.hub.log.Error("websocket reply", "clientId", c.id, "err", err)
 		return
 	}
-	c.enqueue(f)
+	c.enqueue(f, time.Now().UnixNano())
 }
 
 // readLoop reads until the socket fails or closes. During a closing handshake it keeps
@@ -96,6 +170,12 @@ func (c *client) readLoop() {
 	for {
 		_, r, err := c.conn.NextReader()
 		if err != nil {
+			var ce *websocket.CloseError
+			if errors.As(err, &ce) {
+				// The writer echoes the close frame, as the protocol asks.
+				c.depart(ce.Code, "closed by client", true)
+				return
+			}
 			c.leave(closeAbort, readFailure(err))
 			return
 		}
@@ -139,85 +219,4 @@ func (c *client) apply(act action) {
 		c.topics.And(^uint32(1 << uint(topicIndex(act.topic))))
 		c.reply(TypeUnsubscribe, subscriptionPayload{Topic: act.topic, Subscribed: false})
 	}
-}
-
-// writeLoop owns data-frame writes and the heartbeat. A client that has not been heard from
-// since the previous ping, a whole period ago, is dropped.
-func (c *client) writeLoop(readerDone <-chan struct{}) {
-	h := c.hub
-	ticker := time.NewTicker(h.opts.PingInterval)
-	defer ticker.Stop()
-	var pinged int64
-	for {
-		select {
-		case f := <-c.send:
-			if !c.write(f, time.Now().Add(h.opts.WriteTimeout)) {
-				c.leave(closeAbort, "write failed")
-				return
-			}
-		case <-ticker.C:
-			if pinged != 0 && c.lastHeard.Load() < pinged {
-				c.leave(closeAbort, "heartbeat missed")
-				return
-			}
-			if c.leaving() {
-				continue // the quit case runs next
-			}
-			pinged = time.Now().UnixNano()
-			if err := c.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(h.opts.WriteTimeout)); err != nil {
-				c.leave(closeAbort, "ping failed")
-				return
-			}
-		case <-c.quit:
-			c.closeHandshake(readerDone)
-			return
-		}
-	}
-}
-
-// closeHandshake flushes what is queued (the error that explains a 1009, say), sends the
-// close frame and waits a little for the peer's own before cutting the socket. Cutting it
-// with unread input would make the kernel send a reset that can destroy those last frames
-// in the peer's receive buffer.
-func (c *client) closeHandshake(readerDone <-chan struct{}) {
-	if c.closeCode == closeAbort {
-		return
-	}
-	h := c.hub
-	deadline := time.Now().Add(h.opts.WriteTimeout)
-	for flushing := true; flushing; {
-		select {
-		case f := <-c.send:
-			if !c.write(f, deadline) {
-				cut(c.conn)
-				return
-			}
-		default:
-			flushing = false
-		}
-	}
-	_ = c.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(c.closeCode, ""), deadline)
-	t := time.NewTimer(h.closeWait)
-	select {
-	case <-readerDone:
-	case <-t.C:
-	}
-	t.Stop()
-	cut(c.conn)
-}
-
-// write sends one data frame and counts it once it is on the socket.
-func (c *client) write(f outFrame, deadline time.Time) bool {
-	if err := c.conn.SetWriteDeadline(deadline); err != nil {
-		return false
-	}
-	// A cut that raced the deadline above must not leave this write waiting for it.
-	if c.leaving() && c.closeCode == closeAbort {
-		return false
-	}
-	if err := c.conn.WriteMessage(websocket.TextMessage, f.data); err != nil {
-		return false
-	}
-	c.hub.metrics.WSMessages(Outbound, f.label, 1)
-	return true
 }

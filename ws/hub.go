@@ -10,8 +10,14 @@
 //     library's read limit, because the library would close before the error could be sent.
 //   - The hub pings every PingInterval; a client heard from neither by frame, ping nor pong
 //     since the previous ping is cut off.
-//   - A client whose send queue is full is cut off at once, without a close frame, since a
+//   - A client's send queue is bounded in bytes, not frames, so that a burst of small events
+//     (hundreds of client.disconnected when many leave at once) never overflows a healthy
+//     client. A client whose queue would pass SendQueueBytes, or whose oldest queued frame has
+//     waited longer than WriteTimeout, is cut off at once, without a close frame, since a
 //     close frame would have to wait behind the data it is not reading.
+//   - The writer takes everything queued in one go and writes it with one vectored write,
+//     each event still its own WebSocket message; only the writer writes to the socket, pongs
+//     and close replies included.
 //   - Data frames are counted by direction and event type when read or written to the
 //     socket; protocol control frames (ping, pong, close) are not messages and are not counted.
 package ws
@@ -27,7 +33,7 @@ import (
 
 // Options configures a Hub; every zero value means the default named beside it.
 type Options struct {
-	SendQueue       int           // frames queued per client before it counts as slow; 0 -> 256
+	SendQueueBytes  int           // backlog per client before it counts as slow; 0 -> 4 MiB
 	MaxMessageBytes int64         // largest inbound message; 0 -> 64 KiB
 	PingInterval    time.Duration // heartbeat period; 0 -> 30s
 	WriteTimeout    time.Duration // bound on one socket write; 0 -> 10s
@@ -36,8 +42,8 @@ type Options struct {
 }
 
 func (o Options) withDefaults() Options {
-	if o.SendQueue <= 0 {
-		o.SendQueue = 256
+	if o.SendQueueBytes <= 0 {
+		o.SendQueueBytes = 4 << 20
 	}
 	if o.MaxMessageBytes <= 0 {
 		o.MaxMessageBytes = 64 << 10
@@ -98,8 +104,10 @@ func (h *Hub) Serve(conn *websocket.Conn) {
 	// The HTTP server's read timeout must not cut a long-lived socket; the heartbeat judges it.
 	_ = conn.SetReadDeadline(time.Time{})
 	conn.SetPongHandler(func(string) error { c.heard(); return nil })
-	answerPing := conn.PingHandler()
-	conn.SetPingHandler(func(data string) error { c.heard(); return answerPing(data) })
+	// The library would answer pings and close frames from the reader; here the writer does,
+	// as the only goroutine that writes to the socket.
+	conn.SetPingHandler(func(data string) error { c.heard(); c.queuePong(data); return nil })
+	conn.SetCloseHandler(func(int, string) error { return nil })
 
 	readerDone := make(chan struct{})
 	writerDone := make(chan struct{})
@@ -126,7 +134,7 @@ func (h *Hub) register(conn *websocket.Conn) *client {
 		hub:  h,
 		id:   "client-" + uuid.NewString(),
 		conn: conn,
-		send: make(chan outFrame, h.opts.SendQueue),
+		wake: make(chan struct{}, 1),
 		quit: make(chan struct{}),
 	}
 	c.heard()
@@ -183,11 +191,12 @@ func (h *Hub) fanout(mask uint32, eventType string, payload any) {
 		h.log.Error("websocket broadcast", "err", err)
 		return
 	}
+	now := time.Now().UnixNano()
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	for c := range h.clients {
 		if mask == 0 || c.topics.Load()&mask != 0 {
-			c.enqueue(f)
+			c.enqueue(f, now)
 		}
 	}
 }

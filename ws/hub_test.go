@@ -210,7 +210,7 @@ func TestHeartbeatDropsSilentClient(t *testing.T) {
 
 // A client that stops reading is dropped once its queue fills; the others get every message.
 func TestSlowClientDropped(t *testing.T) {
-	s := startServer(t, Options{SendQueue: 8})
+	s := startServer(t, Options{SendQueueBytes: 64 << 10})
 	fast := []*testClient{s.dial(t), s.dial(t), s.dial(t)}
 	slow := s.dial(t)
 	stall(slow)

@@ -12,7 +12,7 @@ import (
 // is far above anything but a hub that waits on the stalled client.
 func TestLatencyWithStalledClient(t *testing.T) {
 	const readers, messages = 20, 200
-	s := startServer(t, Options{SendQueue: 16})
+	s := startServer(t, Options{SendQueueBytes: 32 << 10})
 	clients := make([]*testClient, readers)
 	for i := range clients {
 		clients[i] = s.dial(t)

@@ -14,6 +14,7 @@ const gf = (window.gf = {
   wsState: "connecting",
   interval: 10,          // seconds between history samples, measured when possible
   firstChartMs: null,
+  keyForm: "none",       // metrics key form: none | asked | refused | sent
   errors: [],
 });
 
@@ -104,10 +105,62 @@ function legendName(format, metric) {
 
 async function api(path, params) {
   const body = new URLSearchParams(params);
-  const res = await fetch(path, { method: "POST", body, headers: { "Content-Type": "application/x-www-form-urlencoded" } });
-  const json = await res.json();
-  if (json.status !== "success") throw new Error(json.error || res.statusText);
-  return json.data;
+  for (;;) {
+    const key = metricsKey;
+    const headers = { "Content-Type": "application/x-www-form-urlencoded" };
+    if (key) headers.Authorization = "Bearer " + key;
+    const res = await fetch(path, { method: "POST", body, headers });
+    if (res.status === 401) {
+      // A key entered while this request was out is tried before asking again.
+      if (key === metricsKey) await askKey(key);
+      continue;
+    }
+    const json = await res.json();
+    if (json.status !== "success") throw new Error(json.error || res.statusText);
+    return json.data;
+  }
+}
+
+// ---- metrics key -------------------------------------------------------------------------
+// With --metrics-key the server wants "Authorization: Bearer <key>" on /api/v1/*. The key is
+// asked for inline on the first 401 and kept for this tab only.
+
+const KEY_ITEM = "gf-metrics-key";
+let metricsKey = sessionStorage.getItem(KEY_ITEM) || "";
+let keyWait = null;
+
+// askKey shows the key form (once, however many requests were refused) and resolves when a
+// new key is entered. refused is the key the server turned down, "" when none was sent.
+function askKey(refused) {
+  if (keyWait) return keyWait;
+  const form = $("auth"), input = $("auth-key"), msg = $("auth-msg");
+  if (refused) {
+    sessionStorage.removeItem(KEY_ITEM);
+    msg.textContent = "The server refused that key. Check the value of --metrics-key and try again.";
+    msg.hidden = false;
+  } else {
+    msg.hidden = true;
+  }
+  form.hidden = false;
+  gf.keyForm = refused ? "refused" : "asked";
+  input.value = "";
+  input.focus();
+  keyWait = new Promise((resolve) => {
+    const submit = (e) => {
+      e.preventDefault();
+      const key = input.value.trim();
+      if (!key) return;
+      form.removeEventListener("submit", submit);
+      metricsKey = key;
+      sessionStorage.setItem(KEY_ITEM, key);
+      form.hidden = true;
+      gf.keyForm = "sent";
+      keyWait = null;
+      resolve();
+    };
+    form.addEventListener("submit", submit);
+  });
+  return keyWait;
 }
 
 // ---- panels ------------------------------------------------------------------------------
