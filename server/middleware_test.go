@@ -26,20 +26,56 @@ func TestNotFoundAndMethodNotAllowed(t *testing.T) {
 		{Name: "405 with Allow", Method: "DELETE", URL: "/api/workflows", ExpectedStatus: 405,
 			ExpectedContent: []string{`"METHOD_NOT_ALLOWED"`}, ExpectedHeaders: map[string]string{"Allow": "GET, OPTIONS, POST"}},
 		{Name: "405 on item", Method: "POST", URL: "/api/workflows/x", ExpectedStatus: 405, ExpectedContent: []string{`"METHOD_NOT_ALLOWED"`}},
+		{Name: "405 on item again", Method: "PATCH", URL: "/api/workflows/y", ExpectedStatus: 405},
+		{Name: "no template under any method", Method: "PUT", URL: "/api/workflows/import/", ExpectedStatus: 404},
+		// GET /api/workflows/{id} and POST /api/workflows/import both match: the static one labels.
+		{Name: "405 on import", Method: "PATCH", URL: "/api/workflows/import", ExpectedStatus: 405},
+		{Name: "405 on export", Method: "DELETE", URL: "/api/workflows/z/export", ExpectedStatus: 405},
 	})
 	m := ts.scrape(t)
 	for _, want := range []string{
 		`gemini_flow_http_requests_total{method="GET",route="unmatched",status_code="404"} 3`,
-		`gemini_flow_http_requests_total{method="DELETE",route="unmatched",status_code="405"} 1`,
-		`gemini_flow_errors_total{type="not_found",path="unmatched"} 3`,
-		`gemini_flow_errors_total{type="method_not_allowed",path="unmatched"} 2`,
+		`gemini_flow_http_requests_total{method="PUT",route="unmatched",status_code="404"} 1`,
+		`gemini_flow_http_requests_total{method="DELETE",route="/api/workflows",status_code="405"} 1`,
+		`gemini_flow_http_requests_total{method="POST",route="/api/workflows/{id}",status_code="405"} 1`,
+		`gemini_flow_http_requests_total{method="PATCH",route="/api/workflows/{id}",status_code="405"} 1`,
+		`gemini_flow_http_requests_total{method="PATCH",route="/api/workflows/import",status_code="405"} 1`,
+		`gemini_flow_http_requests_total{method="DELETE",route="/api/workflows/{id}/export",status_code="405"} 1`,
+		`gemini_flow_errors_total{type="not_found",path="unmatched"} 4`,
+		`gemini_flow_errors_total{type="method_not_allowed",path="/api/workflows"} 1`,
+		`gemini_flow_errors_total{type="method_not_allowed",path="/api/workflows/{id}"} 2`,
+		`gemini_flow_errors_total{type="method_not_allowed",path="/api/workflows/import"} 1`,
+		`gemini_flow_errors_total{type="method_not_allowed",path="/api/workflows/{id}/export"} 1`,
 	} {
 		if !strings.Contains(m, want) {
 			t.Errorf("metrics lack %s", want)
 		}
 	}
+	if strings.Contains(m, `type="method_not_allowed",path="unmatched"`) {
+		t.Errorf("a 405 was labelled unmatched")
+	}
 	if strings.Contains(m, "wp-admin") || strings.Contains(m, `route="/"`) {
 		t.Errorf("raw path leaked into labels")
+	}
+}
+
+// TestMethodNotAllowedLabelAllocatesNothing resolves a 405's template the way the router's
+// handler does, on a path whose templates carry a parameter.
+func TestMethodNotAllowedLabelAllocatesNothing(t *testing.T) {
+	ts := newTestServer(t)
+	var ctx fasthttp.RequestCtx
+	ctx.Request.SetRequestURI("/api/workflows/some-id/export")
+	ctx.Request.Header.SetMethod("DELETE")
+	resolve := func() {
+		ctx.ResetUserValues()
+		ts.Server.resolvePath(&ctx)
+	}
+	resolve()
+	if got := routeOf(&ctx); got != "/api/workflows/{id}/export" {
+		t.Fatalf("route %q", got)
+	}
+	if n := testing.AllocsPerRun(100, resolve); n != 0 {
+		t.Errorf("%v allocations per resolution", n)
 	}
 }
 
@@ -306,7 +342,7 @@ func TestRequestLogNeverHoldsKeys(t *testing.T) {
 	}
 	conn.Close()
 	out := logs.String()
-	for _, want := range []string{`"request_id":"trace-1"`, `"route":"/api/workflows"`, `"route":"/api/workflows/{id}"`, `"status":401`, `"route":"/ws"`, `"duration":`} {
+	for _, want := range []string{`"request_id":"trace-1"`, `"route":"/api/workflows"`, `"route":"/api/workflows/{id}"`, `"status":401`, `"route":"/ws"`, `"duration_ms":`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("log lacks %s:\n%s", want, out)
 		}

@@ -4,6 +4,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net"
@@ -59,10 +60,13 @@ type Server struct {
 	started time.Time
 	ready   atomic.Bool
 
-	router  *router.Router
-	labels  *router.Router // same templates, handlers that only record the label (for early rejections)
-	handler fasthttp.RequestHandler
-	srv     *fasthttp.Server
+	versionJSON []byte // cfg.Version encoded once for envelopes written by hand
+
+	router    *router.Router
+	labels    *router.Router  // same templates, handlers that only record the label (for early rejections)
+	templates []routeTemplate // every registered template once, in registration order (405 labels)
+	handler   fasthttp.RequestHandler
+	srv       *fasthttp.Server
 
 	apiKeys    [][]byte
 	metricsKey []byte
@@ -86,6 +90,7 @@ func New(cfg Config, deps Deps) *Server {
 		cfg.ShutdownTimeout = 10 * time.Second
 	}
 	s := &Server{cfg: cfg, deps: deps, log: deps.Logger, lim: withDefaults(cfg.Limits), started: time.Now()}
+	s.versionJSON, _ = json.Marshal(cfg.Version) // a string always encodes
 	for _, k := range cfg.APIKeys {
 		if k != "" {
 			s.apiKeys = append(s.apiKeys, []byte(k))
@@ -107,7 +112,11 @@ func New(cfg Config, deps Deps) *Server {
 
 	s.router = newRouter()
 	s.router.NotFound = s.notFound
-	s.router.MethodNotAllowed = s.methodNotAllowed
+	s.router.MethodNotAllowed = func(ctx *fasthttp.RequestCtx) {
+		// The path matched a template under another method: that template is the label.
+		s.resolvePath(ctx)
+		s.methodNotAllowed(ctx)
+	}
 	s.router.GlobalOPTIONS = func(ctx *fasthttp.RequestCtx) { ctx.SetStatusCode(fasthttp.StatusNoContent) }
 	s.labels = newRouter()
 	s.labels.NotFound = func(*fasthttp.RequestCtx) {}
@@ -186,17 +195,22 @@ func (s *Server) handleRaw(method, template string, h fasthttp.RequestHandler) {
 		h(ctx)
 	})
 	s.labels.Handle(method, template, func(ctx *fasthttp.RequestCtx) { ctx.SetUserValue(routeKey, label) })
+	s.recordTemplate(template)
 }
 
-// resolveRoute records the route template for a request answered before the router ran.
+// resolveRoute records the route template for a request answered before the router ran: the
+// one its method and path match, else the one its path matches under another method (the
+// router would have answered 405 there).
 func (s *Server) resolveRoute(ctx *fasthttp.RequestCtx, method []byte) {
 	if _, ok := ctx.UserValue(routeKey).(string); ok {
 		return
 	}
-	path := ctx.Request.URI().PathOriginal()
-	if h, _ := s.labels.Lookup(b2s(method), b2s(path), ctx); h != nil {
+	// A nil ctx: the lookup only finds the template, it records no path parameters.
+	if h, _ := s.labels.Lookup(b2s(method), b2s(ctx.Request.URI().PathOriginal()), nil); h != nil {
 		h(ctx)
+		return
 	}
+	s.resolvePath(ctx)
 }
 
 // routeOf is the metrics label of the request: its template, or monitoring.RouteUnmatched.

@@ -83,14 +83,38 @@ func (s *Server) listWorkflows(ctx *fasthttp.RequestCtx) error {
 	if problems != nil {
 		return errValidation("invalid query", problems)
 	}
-	list, total, err := s.deps.Store.Workflows.List(q)
+	return s.writeRawData(ctx, http.StatusOK, func(dst []byte) ([]byte, error) {
+		dst = append(dst, `{"workflows":`...)
+		dst, total, err := s.deps.Store.Workflows.AppendList(dst, q)
+		if err != nil {
+			return dst, dbError(err)
+		}
+		dst = append(dst, `,"total":`...)
+		dst = strconv.AppendInt(dst, int64(total), 10)
+		return append(dst, '}'), nil
+	})
+}
+
+// writeRawData writes the success envelope, as writeData would, around data that fill appends
+// already encoded. Stored workflows are their own JSON encoding, so they go into the response
+// body without being decoded and encoded again; the body is built in the response's own buffer.
+func (s *Server) writeRawData(ctx *fasthttp.RequestCtx, status int, fill func(dst []byte) ([]byte, error)) error {
+	buf := ctx.Response.SwapBody(nil)[:0]
+	buf = append(buf, `{"success":true,"data":`...)
+	buf, err := fill(buf)
 	if err != nil {
-		return dbError(err)
+		ctx.Response.SwapBody(buf[:0])
+		return err
 	}
-	if list == nil {
-		list = []workflow.Workflow{}
-	}
-	return s.writeData(ctx, http.StatusOK, map[string]any{"workflows": list, "total": total})
+	buf = append(buf, `,"error":null,"timestamp":"`...)
+	buf = time.Now().UTC().AppendFormat(buf, timeLayout)
+	buf = append(buf, `","version":`...)
+	buf = append(buf, s.versionJSON...)
+	buf = append(buf, '}')
+	ctx.Response.SwapBody(buf)
+	ctx.SetStatusCode(status)
+	ctx.SetContentType("application/json; charset=utf-8")
+	return nil
 }
 
 func (s *Server) getWorkflow(ctx *fasthttp.RequestCtx) error {
@@ -98,11 +122,13 @@ func (s *Server) getWorkflow(ctx *fasthttp.RequestCtx) error {
 	if err != nil {
 		return err
 	}
-	wf, err := s.deps.Store.Workflows.Get(id)
-	if err != nil {
-		return workflowErr(err)
-	}
-	return s.writeData(ctx, http.StatusOK, wf)
+	return s.writeRawData(ctx, http.StatusOK, func(dst []byte) ([]byte, error) {
+		dst, err := s.deps.Store.Workflows.AppendJSON(dst, id)
+		if err != nil {
+			return dst, workflowErr(err)
+		}
+		return dst, nil
+	})
 }
 
 // workflowErr names the workflow in not-found and conflict answers.

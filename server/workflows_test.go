@@ -1,12 +1,17 @@
 package server
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/gemini-flow/gemini-flow/store"
+	"github.com/gemini-flow/gemini-flow/workflow"
 )
 
 func workflowCount(t testing.TB, ts *testServer) int {
@@ -185,4 +190,73 @@ func TestConcurrentCreatesAllStored(t *testing.T) {
 			t.Errorf("unexpected id %s", w.Metadata.ID)
 		}
 	}
+}
+
+// listData is the list answer's data, in the order API.md gives its fields.
+type listData struct {
+	Workflows []workflow.Workflow `json:"workflows"`
+	Total     int                 `json:"total"`
+}
+
+// TestStoredBytesEnvelopes checks the list and item answers, built from stored bytes, against
+// the same envelope encoded from the decoded workflows, and that a failure leaves no partial
+// body behind.
+func TestStoredBytesEnvelopes(t *testing.T) {
+	ts := newTestServer(t, withConfig(func(c *Config) { c.Version = `1.0 "<beta>" & ü` }))
+	for i := range 3 {
+		ts.createWorkflow(t, fullWorkflow(fmt.Sprint("env-", i)))
+	}
+	check := func(url string, want func() any) {
+		t.Helper()
+		status, hdr, body := ts.do(t, "GET", url, "", nil)
+		if status != 200 || hdr.Get("Content-Type") != "application/json; charset=utf-8" {
+			t.Fatalf("%s: %d %s", url, status, hdr.Get("Content-Type"))
+		}
+		var env struct {
+			Success   bool            `json:"success"`
+			Data      json.RawMessage `json:"data"`
+			Error     any             `json:"error"`
+			Timestamp string          `json:"timestamp"`
+			Version   string          `json:"version"`
+		}
+		dec := json.NewDecoder(strings.NewReader(body))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&env); err != nil {
+			t.Fatalf("%s: %v in %s", url, err, body)
+		}
+		if !env.Success || env.Error != nil || env.Version != `1.0 "<beta>" & ü` || !strings.Contains(body, `"error":null`) {
+			t.Errorf("%s: envelope %s", url, body)
+		}
+		if ts, err := time.Parse(timeLayout, env.Timestamp); err != nil || time.Since(ts) > time.Minute {
+			t.Errorf("%s: timestamp %q %v", url, env.Timestamp, err)
+		}
+		wantData, err := json.Marshal(want())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(env.Data, wantData) {
+			t.Errorf("%s: data\n%s\nwant\n%s", url, env.Data, wantData)
+		}
+	}
+	check("/api/workflows/env-1", func() any {
+		wf, err := ts.Store.Workflows.Get("env-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return wf
+	})
+	check("/api/workflows?limit=2&offset=1", func() any {
+		list, total, err := ts.Store.Workflows.List(store.ListQuery{Limit: 2, Offset: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return listData{list, total}
+	})
+	check("/api/workflows?search=nothing-matches", func() any { return listData{[]workflow.Workflow{}, 0} })
+	// Not found after a successful answer on the same connection: only the error envelope.
+	status, _, body := ts.do(t, "GET", "/api/workflows/none", "", nil)
+	if status != 404 || strings.Contains(body, "metadata") || !strings.HasPrefix(body, "{") {
+		t.Errorf("missing: %d %s", status, body)
+	}
+	assertErrorEnvelope(t, body)
 }

@@ -9,8 +9,12 @@ import (
 	"github.com/gemini-flow/gemini-flow/workflow"
 )
 
-// Workflows is the workflows collection, keyed by metadata.id.
-type Workflows struct{ s *Store }
+// Workflows is the workflows collection, keyed by metadata.id, with an in-memory index that
+// orders and filters it for listing.
+type Workflows struct {
+	s   *Store
+	idx index
+}
 
 // shape is the part of a stored workflow that the counts need; decoding into empty structs
 // skips the nodes' and edges' contents.
@@ -72,6 +76,7 @@ func (ws *Workflows) Create(wf *workflow.Workflow) error {
 	if err != nil {
 		return err
 	}
+	ws.refresh(wf.Metadata.ID)
 	ws.committed(nil, wf)
 	return nil
 }
@@ -98,6 +103,7 @@ func (ws *Workflows) Put(wf *workflow.Workflow) error {
 	if err != nil {
 		return err
 	}
+	ws.refresh(wf.Metadata.ID)
 	ws.committed(old, wf)
 	return nil
 }
@@ -133,6 +139,7 @@ func (ws *Workflows) Update(id string, fn func(*workflow.Workflow) error) (*work
 	if err != nil {
 		return nil, err
 	}
+	ws.refresh(id)
 	ws.committed(&old, w)
 	return w, nil
 }
@@ -156,6 +163,7 @@ func (ws *Workflows) Delete(id string) (*workflow.Workflow, error) {
 	if err != nil {
 		return nil, err
 	}
+	ws.refresh(id)
 	ws.s.apply(Stats{WorkflowCount: -1, NodeCount: -len(w.Nodes), EdgeCount: -len(w.Edges)})
 	if m := ws.s.metrics; m != nil {
 		m.WorkflowRemoved(len(w.Nodes))
@@ -180,20 +188,23 @@ func (ws *Workflows) committed(old *shape, w *workflow.Workflow) {
 	}
 }
 
-// scan computes the kept counts once at Open and returns every workflow's node count.
+// scan computes the kept counts and builds the workflow index once at Open, and returns every
+// workflow's node count.
 func (s *Store) scan() ([]int, error) {
 	var nodeCounts []int
+	var entries []*entry
 	var c Stats
 	err := s.readTx(func(tx *bolt.Tx) error {
 		err := tx.Bucket(bucketWorkflows).ForEach(func(k, v []byte) error {
-			var sh shape
-			if err := json.Unmarshal(v, &sh); err != nil {
-				return fmt.Errorf("%w: workflow %q: %v", ErrCorrupt, k, err)
+			e, w, err := scanEntry(k, v)
+			if err != nil {
+				return err
 			}
+			entries = append(entries, e)
 			c.WorkflowCount++
-			c.NodeCount += len(sh.Nodes)
-			c.EdgeCount += len(sh.Edges)
-			nodeCounts = append(nodeCounts, len(sh.Nodes))
+			c.NodeCount += len(w.Nodes)
+			c.EdgeCount += len(w.Edges)
+			nodeCounts = append(nodeCounts, len(w.Nodes))
 			return nil
 		})
 		if err != nil {
@@ -213,5 +224,6 @@ func (s *Store) scan() ([]int, error) {
 		return nil, err
 	}
 	s.counts = c
+	s.Workflows.idx.reset(entries)
 	return nodeCounts, nil
 }
