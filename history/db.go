@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -38,7 +39,19 @@ const (
 	defaultRetention  = 7 * 24 * time.Hour
 	defaultCheckpoint = time.Minute
 	retentionEvery    = 10 * time.Minute
+	fileGrowStep      = 1 << 20
 )
+
+// initialMmap is the size bbolt maps the file with at first. It is address space, not
+// memory: a checkpoint that outgrows the mapping must remap, which waits for every open
+// querier, so the mapping starts larger than a week of the default series mix. Windows
+// would grow the file itself to the mapping, so there it starts at the file's size.
+func initialMmap() int {
+	if runtime.GOOS == "windows" {
+		return 0
+	}
+	return 256 << 20
+}
 
 // DB is the metric history. Its methods are safe for concurrent use.
 type DB struct {
@@ -52,11 +65,15 @@ type DB struct {
 	mu         sync.Mutex
 	byID       map[uint32]*series
 	byHash     map[uint64][]*series
-	raw        map[string]*series // exposition series text -> series, as a scrape cache does
+	byName     map[string][]*series // postings of the metric name
+	raw        map[string]*series   // exposition series text -> series, as a scrape cache does
 	nextID     uint32
 	tick       uint64
 	prev, cur  []*series // series seen in the last tick, and a scratch slice for the next
 	meta       map[string]Metadata
+	headSeq    uint64 // key of the newest head log record
+	headLog    int    // bytes in the head log
+	ckGen      uint64 // successful checkpoints; a querier's read transaction must be as new
 	metaDirty  bool
 	symbols    *labels.SymbolTable
 	scratch    labels.Labels
@@ -121,7 +138,7 @@ func (d *DB) openFile() (err error) {
 			_ = bdb.Close()
 		}
 	}()
-	bdb, err = bolt.Open(d.opts.Path, 0o600, &bolt.Options{Timeout: d.opts.LockTimeout, FreelistType: bolt.FreelistMapType})
+	bdb, err = bolt.Open(d.opts.Path, 0o600, &bolt.Options{Timeout: d.opts.LockTimeout, FreelistType: bolt.FreelistMapType, InitialMmapSize: initialMmap()})
 	if err != nil {
 		var pe *fs.PathError
 		if errors.Is(err, berrors.ErrTimeout) || errors.As(err, &pe) {
@@ -129,8 +146,13 @@ func (d *DB) openFile() (err error) {
 		}
 		return fmt.Errorf("%w: %v", errCorruptFile, err)
 	}
+	// bbolt grows a file to its whole power-of-two mmap size until that passes AllocSize
+	// (16 MiB by default), and by AllocSize beyond, which would leave a small history
+	// mostly empty. Growing in 1 MiB steps keeps the file near its data, at one extra
+	// truncate per step. Set before the first write, which grows a new file.
+	bdb.AllocSize = fileGrowStep
 	err = bdb.Update(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketSeries, bucketChunks, bucketHead, bucketMeta} {
+		for _, name := range [][]byte{bucketSeries, bucketBlocks, bucketHead, bucketMeta} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
 			}
@@ -150,9 +172,11 @@ func (d *DB) openFile() (err error) {
 func (d *DB) reset() {
 	d.byID = map[uint32]*series{}
 	d.byHash = map[uint64][]*series{}
+	d.byName = map[string][]*series{}
 	d.raw = map[string]*series{}
 	d.meta = map[string]Metadata{}
 	d.nextID = 1
+	d.headSeq, d.headLog = 0, 0
 	d.prev, d.cur = nil, nil
 	d.symbols = labels.NewSymbolTable()
 	d.lb = labels.NewBuilder(labels.EmptyLabels())

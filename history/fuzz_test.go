@@ -20,6 +20,8 @@ func FuzzDecodeChunk(f *testing.F) {
 	f.Add(c.Bytes())
 	f.Add([]byte{})
 	f.Add([]byte{0, 1})
+	f.Add(encodeBlock(0, []blockChunk{{id: 3, chunkMeta: chunkMeta{mint: 0, maxt: 290_000, data: c.Bytes()}}}))
+	f.Add(encodeHeadRecord(headDelta, []headEntry{{id: 1, mint: 0, n: 30, bytes: c.Bytes()}}))
 	f.Add([]byte{0xff, 0xff, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		wd := time.AfterFunc(3*time.Second, func() { panic(fmt.Sprintf("slow input %x", b)) })
@@ -36,9 +38,15 @@ func FuzzDecodeChunk(f *testing.F) {
 		}
 		it.reset([]chunkMeta{{mint: mint, maxt: info.maxt, data: b}})
 		it.Seek(mint + 1)
-		if _, _, err := parseChunkValue(0, b); err == nil {
-			_, _ = parseTimeKey(b)
+		if bl, err := parseBlock(0, b); err == nil {
+			for i := range bl.n {
+				_, c, _ := bl.entry(i)
+				_ = plausibleChunk(c.mint, c.data)
+			}
+			_ = bl.searchFrom(0, 1)
 		}
+		_, _, _ = parseBlockKey(b)
+		_ = applyHeadRecord(map[uint32]*openChunk{}, b)
 		_, _ = decodeLabels(b)
 		if err != nil {
 			return

@@ -151,6 +151,7 @@ type referenceStorage struct{ series []storage.Series }
 func referenceFrom(t testing.TB, d *DB) *referenceStorage {
 	t.Helper()
 	q, _ := d.Querier(math.MinInt64, math.MaxInt64)
+	defer q.Close()
 	ss := q.Select(context.Background(), true, nil, labels.MustNewMatcher(labels.MatchRegexp, "__name__", ".+"))
 	r := &referenceStorage{}
 	for ss.Next() {

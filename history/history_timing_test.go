@@ -129,12 +129,9 @@ func storedBytes(b *testing.B, d *DB) (chunkBytes int64) {
 			chunkBytes += int64(len(v))
 			return nil
 		})
-		cb := tx.Bucket(bucketChunks)
-		return cb.ForEachBucket(func(k []byte) error {
-			return cb.Bucket(k).ForEach(func(_, v []byte) error {
-				chunkBytes += int64(len(v))
-				return nil
-			})
+		return tx.Bucket(bucketBlocks).ForEach(func(_, v []byte) error {
+			chunkBytes += int64(len(v))
+			return nil
 		})
 	})
 	if err != nil {
@@ -335,6 +332,19 @@ func BenchmarkWeek(b *testing.B) {
 			})
 		}
 	}
+	b.Run("heap-after-queries", func(b *testing.B) {
+		for _, span := range []time.Duration{24 * time.Hour, 7 * 24 * time.Hour} {
+			for _, q := range weekQueries {
+				if len(rangeQuery(b, d, q.expr, end-span.Milliseconds(), end, span/240)) == 0 {
+					b.Fatal("empty result")
+				}
+			}
+		}
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		b.ReportMetric(float64(m.HeapInuse)/(1<<20), "heap-inuse-MiB")
+	})
 }
 
 func spanName(d time.Duration) string {

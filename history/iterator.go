@@ -2,19 +2,24 @@ package history
 
 import (
 	"fmt"
+	"sort"
 
 	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
 )
 
-// chunksIterator walks a series' XOR chunks in order as one chunkenc.Iterator. It is
+// chunksIterator walks a series' XOR chunks in order as one chunkenc.Iterator. It decodes
+// a chunk at a time into a buffer: one decoding loop per chunk (under one recover, since
+// damaged bytes may make the decoder panic) rather than a guarded call per sample. It is
 // generic over the timestamp type only so that go vet's stdmethods check, which takes any
 // Seek(int64) for a malformed io.Seeker, does not flag the Seek that chunkenc.Iterator
 // requires; it is always used as chunksIterator[int64].
 type chunksIterator[T ~int64] struct {
 	chunks []chunkMeta
-	i      int // current chunk
-	loaded bool
+	i      int       // next chunk to decode
+	ts     []int64   // samples of the decoded chunk
+	vs     []float64 // their values
+	j      int       // current sample in ts
 	xor    *chunkenc.XORChunk
 	cur    chunkenc.Iterator
 	ok     bool // positioned on a sample
@@ -24,42 +29,51 @@ type chunksIterator[T ~int64] struct {
 }
 
 func (it *chunksIterator[T]) reset(chunks []chunkMeta) {
-	*it = chunksIterator[T]{chunks: chunks, xor: it.xor, cur: it.cur}
+	*it = chunksIterator[T]{chunks: chunks, xor: it.xor, cur: it.cur, ts: it.ts[:0], vs: it.vs[:0]}
 	if it.xor == nil {
 		it.xor = chunkenc.NewXORChunk()
 	}
 }
 
-// Next advances to the next sample. Bytes that do not decode end the iteration with an
-// error rather than a panic.
-func (it *chunksIterator[T]) Next() (vt chunkenc.ValueType) {
+// decode fills the buffer with the samples of chunk i. Bytes that do not decode end the
+// iteration with an error rather than a panic.
+func (it *chunksIterator[T]) decode(i int) {
 	defer func() {
 		if r := recover(); r != nil {
 			it.fail(fmt.Errorf("%w: %v", errCorruptRecord, r))
-			vt = chunkenc.ValNone
 		}
 	}()
-	for it.err == nil && it.i < len(it.chunks) {
-		if !it.loaded {
-			it.xor.Reset(it.chunks[it.i].data)
-			it.cur = it.xor.Iterator(it.cur)
-			it.loaded = true
-		}
-		if it.cur.Next() == chunkenc.ValFloat {
-			t, v := it.cur.At()
+	it.ts, it.vs, it.j = it.ts[:0], it.vs[:0], -1
+	it.xor.Reset(it.chunks[i].data)
+	it.cur = it.xor.Iterator(it.cur)
+	for it.cur.Next() == chunkenc.ValFloat {
+		t, v := it.cur.At()
+		it.ts = append(it.ts, t)
+		it.vs = append(it.vs, v)
+	}
+	if err := it.cur.Err(); err != nil {
+		it.fail(err)
+	}
+}
+
+// Next advances to the next sample.
+func (it *chunksIterator[T]) Next() chunkenc.ValueType {
+	for it.err == nil {
+		if it.j+1 < len(it.ts) {
+			it.j++
+			t := it.ts[it.j]
 			if it.ok && t <= it.t {
 				it.fail(fmt.Errorf("%w: samples out of order at %d", errCorruptRecord, t))
 				break
 			}
-			it.t, it.v, it.ok = t, v, true
+			it.t, it.v, it.ok = t, it.vs[it.j], true
 			return chunkenc.ValFloat
 		}
-		if err := it.cur.Err(); err != nil {
-			it.fail(err)
+		if it.i >= len(it.chunks) {
 			break
 		}
+		it.decode(it.i)
 		it.i++
-		it.loaded = false
 	}
 	it.ok = false
 	return chunkenc.ValNone
@@ -69,6 +83,7 @@ func (it *chunksIterator[T]) fail(err error) {
 	it.err = err
 	it.ok = false
 	it.i = len(it.chunks)
+	it.ts, it.vs = it.ts[:0], it.vs[:0]
 }
 
 // Seek advances to the first sample at or after t.
@@ -80,9 +95,15 @@ func (it *chunksIterator[T]) Seek(ts T) chunkenc.ValueType {
 	if it.err != nil {
 		return chunkenc.ValNone
 	}
-	for it.i < len(it.chunks) && it.chunks[it.i].maxt < t {
-		it.i++
-		it.loaded = false
+	if n := len(it.ts); n == 0 || it.ts[n-1] < t {
+		// Nothing left in the decoded chunk: skip the chunks that end before t undecoded.
+		it.ts, it.vs, it.j = it.ts[:0], it.vs[:0], -1
+		for it.i < len(it.chunks) && it.chunks[it.i].maxt < t {
+			it.i++
+		}
+	} else if k := it.j + 1 + sort.Search(n-it.j-1, func(k int) bool { return it.ts[it.j+1+k] >= t }); k-1 > it.j {
+		it.j = k - 1
+		it.t = it.ts[it.j] // the order check in Next compares with the sample before
 	}
 	for {
 		if it.Next() != chunkenc.ValFloat {

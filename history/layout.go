@@ -3,7 +3,7 @@ package history
 import (
 	"encoding/binary"
 	"errors"
-	"math"
+	"fmt"
 
 	"github.com/prometheus/prometheus/model/labels"
 )
@@ -11,7 +11,7 @@ import (
 // Bucket names of history.db.
 var (
 	bucketSeries = []byte("series") // series id -> encoded labels
-	bucketChunks = []byte("chunks") // series id -> bucket of chunk mint -> uvarint(maxt-mint) + XOR chunk
+	bucketBlocks = []byte("blocks") // blockKey -> block: the full chunks of many series in one window
 	bucketHead   = []byte("head")   // series id -> open XOR chunk as of the last checkpoint
 	bucketMeta   = []byte("meta")   // metadataKey -> JSON metadata per metric family
 )
@@ -21,43 +21,133 @@ var metadataKey = []byte("metadata")
 // errCorruptRecord reports a stored record that does not decode.
 var errCorruptRecord = errors.New("history: corrupt record")
 
-// seriesKey is a series id as 4 big-endian bytes, so a series' chunks sort together.
+// seriesKey is a series id as 4 big-endian bytes.
 func seriesKey(id uint32) []byte {
 	var b [4]byte
 	binary.BigEndian.PutUint32(b[:], id)
 	return b[:]
 }
 
-// timeKey is a chunk's min time with the sign bit flipped, so keys sort by time. Each
-// series has its own bucket of chunks keyed so: a series' chunks are only ever appended
-// at the end of its bucket, which lets pages be filled completely (FillPercent 1.0), and
-// retention deletes a prefix of each bucket.
-func timeKey(mint int64) []byte {
-	var b [8]byte
-	binary.BigEndian.PutUint64(b[:], uint64(mint)^(1<<63))
+// Full chunks are stored as blocks, as Prometheus stores 2 h blocks: every chunk lies
+// inside one aligned window, and a checkpoint writes the full chunks of all series in a
+// window as a few values of up to maxValueBytes (consecutive id ranges), keyed by the
+// window's start and a sequence number. Keys only grow, so bbolt fills every page
+// (FillPercent 1.0); a block is one run of overflow pages with no per-chunk key or page
+// slack; a read finds a series' chunks by binary search in the block's index; and
+// retention deletes whole blocks.
+//
+// Key: window start (ms, sign bit flipped so keys sort by time) | sequence (uint32), big
+// endian. Value: version byte, uint32 count n, n index entries sorted by (series id, mint),
+// then the chunks' bytes back to back. An entry is four uint32: series id, mint - window
+// start, maxt - mint, and the end offset of the chunk in the data that follows the index.
+const (
+	blockVersion    = 1
+	blockKeyLen     = 12
+	blockHeaderLen  = 5
+	blockEntryLen   = 16
+	maxBlockEntries = 1 << 24
+)
+
+func blockKey(windowStart int64, seq uint32) []byte {
+	var b [blockKeyLen]byte
+	binary.BigEndian.PutUint64(b[:], uint64(windowStart)^(1<<63))
+	binary.BigEndian.PutUint32(b[8:], seq)
 	return b[:]
 }
 
-func parseTimeKey(k []byte) (mint int64, ok bool) {
-	if len(k) != 8 {
-		return 0, false
+func parseBlockKey(k []byte) (windowStart int64, seq uint32, ok bool) {
+	if len(k) != blockKeyLen {
+		return 0, 0, false
 	}
-	return int64(binary.BigEndian.Uint64(k) ^ (1 << 63)), true
+	return int64(binary.BigEndian.Uint64(k) ^ (1 << 63)), binary.BigEndian.Uint32(k[8:]), true
 }
 
-// encodeChunkValue prepends the chunk's time span so a reader learns maxt without decoding.
-func encodeChunkValue(mint, maxt int64, chunk []byte) []byte {
-	b := make([]byte, 0, binary.MaxVarintLen64+len(chunk))
-	b = binary.AppendUvarint(b, uint64(maxt-mint))
-	return append(b, chunk...)
+// blockChunk is one chunk as a block stores it.
+type blockChunk struct {
+	id uint32
+	chunkMeta
 }
 
-func parseChunkValue(mint int64, v []byte) (maxt int64, chunk []byte, err error) {
-	span, n := binary.Uvarint(v)
-	if n <= 0 || span > math.MaxInt64/2 {
-		return 0, nil, errCorruptRecord
+// encodeBlock packs chunks, all inside the window starting at windowStart, sorted by
+// (id, mint), into one block value.
+func encodeBlock(windowStart int64, chunks []blockChunk) []byte {
+	size := blockHeaderLen + blockEntryLen*len(chunks)
+	for _, c := range chunks {
+		size += len(c.data)
 	}
-	return mint + int64(span), v[n:], nil
+	b := make([]byte, blockHeaderLen+blockEntryLen*len(chunks), size)
+	b[0] = blockVersion
+	binary.BigEndian.PutUint32(b[1:], uint32(len(chunks)))
+	end := 0
+	for i, c := range chunks {
+		e := b[blockHeaderLen+i*blockEntryLen:]
+		end += len(c.data)
+		binary.BigEndian.PutUint32(e, c.id)
+		binary.BigEndian.PutUint32(e[4:], uint32(c.mint-windowStart))
+		binary.BigEndian.PutUint32(e[8:], uint32(c.maxt-c.mint))
+		binary.BigEndian.PutUint32(e[12:], uint32(end))
+		b = append(b, c.data...)
+	}
+	return b
+}
+
+// block is a decoded view of a block value; it aliases the value's bytes.
+type block struct {
+	start int64
+	n     int
+	index []byte
+	data  []byte
+}
+
+// parseBlock checks the frame of a block value: its version, that the index fits, and
+// that the last end offset matches the data. Entries are checked as they are read.
+func parseBlock(windowStart int64, v []byte) (block, error) {
+	if len(v) < blockHeaderLen || v[0] != blockVersion {
+		return block{}, fmt.Errorf("%w: block header", errCorruptRecord)
+	}
+	n := int(binary.BigEndian.Uint32(v[1:]))
+	if n > maxBlockEntries || blockHeaderLen+n*blockEntryLen > len(v) {
+		return block{}, fmt.Errorf("%w: block index of %d entries in %d bytes", errCorruptRecord, n, len(v))
+	}
+	bl := block{start: windowStart, n: n, index: v[blockHeaderLen : blockHeaderLen+n*blockEntryLen], data: v[blockHeaderLen+n*blockEntryLen:]}
+	if n > 0 && int(binary.BigEndian.Uint32(bl.index[(n-1)*blockEntryLen+12:])) != len(bl.data) {
+		return block{}, fmt.Errorf("%w: block data of %d bytes", errCorruptRecord, len(bl.data))
+	}
+	return bl, nil
+}
+
+func (bl *block) id(i int) uint32 { return binary.BigEndian.Uint32(bl.index[i*blockEntryLen:]) }
+
+// entry returns chunk i. ok is false for an entry that does not fit its block.
+func (bl *block) entry(i int) (id uint32, c chunkMeta, ok bool) {
+	e := bl.index[i*blockEntryLen:]
+	id = binary.BigEndian.Uint32(e)
+	c.mint = bl.start + int64(binary.BigEndian.Uint32(e[4:]))
+	c.maxt = c.mint + int64(binary.BigEndian.Uint32(e[8:]))
+	end := int(binary.BigEndian.Uint32(e[12:]))
+	from := 0
+	if i > 0 {
+		from = int(binary.BigEndian.Uint32(bl.index[(i-1)*blockEntryLen+12:]))
+	}
+	if from > end || end > len(bl.data) || c.mint-bl.start >= chunkWindow || c.maxt-bl.start >= chunkWindow {
+		return 0, chunkMeta{}, false
+	}
+	c.data = bl.data[from:end:end]
+	return id, c, true
+}
+
+// searchFrom returns the first entry at or after from whose series id is at least id.
+func (bl *block) searchFrom(from int, id uint32) int {
+	lo, hi := from, bl.n
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if bl.id(m) < id {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo
 }
 
 func encodeLabels(ls labels.Labels) []byte {

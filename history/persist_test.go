@@ -112,8 +112,8 @@ func TestRetention(t *testing.T) {
 	chunks := func() int {
 		n := 0
 		_ = d.bdb.View(func(tx *bolt.Tx) error {
-			return tx.Bucket(bucketChunks).ForEachBucket(func(k []byte) error {
-				n += tx.Bucket(bucketChunks).Bucket(k).Stats().KeyN
+			return forEachBlock(tx.Bucket(bucketBlocks), math.MinInt64, func(bl *block) error {
+				n += bl.n
 				return nil
 			})
 		})
@@ -209,7 +209,7 @@ func TestCorruptFileMovedAside(t *testing.T) {
 		}
 		bdb, _ := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
 		_ = bdb.Update(func(tx *bolt.Tx) error {
-			return tx.Bucket(bucketHead).Put(seriesKey(1), []byte{0, 9, 1, 2, 3})
+			return tx.Bucket(bucketHead).Put(headKey(99), encodeHeadRecord(headDelta, []headEntry{{id: 1, mint: t0, n: 9, bytes: []byte{0, 9, 1, 2, 3}}}))
 		})
 		_ = bdb.Close()
 	})
@@ -228,5 +228,83 @@ func TestLockedFileIsAnError(t *testing.T) {
 	}
 	if time.Since(start) > 5*time.Second {
 		t.Fatal("lock timeout not applied")
+	}
+}
+
+// TestRestartManySeries writes values larger than one file value (blocks and head log
+// records are split) and checks that a restart and a crash both read every sample back.
+func TestRestartManySeries(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "history.db")
+	d, err := Open(Options{Path: path, Job: testJob, Instance: testInstance})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newSynth(400)
+	var buf []byte
+	for i := range 800 { // crosses the window boundary at tick 720; ends between checkpoints
+		s.step()
+		buf = s.exposition(buf)
+		if err := d.Append(t0+int64(i)*step10s, buf); err != nil {
+			t.Fatal(err)
+		}
+		if i%6 == 5 {
+			if err := d.checkpoint(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	blocks, records := 0, 0
+	_ = d.bdb.View(func(tx *bolt.Tx) error {
+		blocks = tx.Bucket(bucketBlocks).Stats().KeyN
+		records = tx.Bucket(bucketHead).Stats().KeyN
+		return nil
+	})
+	if blocks < 2 {
+		t.Fatalf("%d block values, want the window split in several", blocks)
+	}
+	if records < 2 {
+		t.Fatalf("%d head log records, want several", records)
+	}
+	if err := d.checkpoint(); err != nil {
+		t.Fatal(err)
+	}
+	want := referenceFrom(t, d)
+	raw, err := os.ReadFile(path) // the file as a crash right after the last checkpoint leaves it
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	crashed := filepath.Join(dir, "crashed.db")
+	if err := os.WriteFile(crashed, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{path, crashed} {
+		r := openTest(t, p)
+		got := referenceFrom(t, r)
+		if len(got.series) != len(want.series) {
+			t.Fatalf("%s: %d series, want %d", p, len(got.series), len(want.series))
+		}
+		for i := range got.series {
+			a, b := got.series[i].Iterator(nil), want.series[i].Iterator(nil)
+			n := 0
+			for {
+				va, vb := a.Next(), b.Next()
+				if va != vb {
+					t.Fatalf("%s: %s: sample %d present on one side only", p, got.series[i].Labels(), n)
+				}
+				if va == 0 {
+					break
+				}
+				ta, fa := a.At()
+				tb, fb := b.At()
+				if ta != tb || (fa != fb && !(math.IsNaN(fa) && math.IsNaN(fb))) {
+					t.Fatalf("%s: %s: sample %d = (%d,%g), want (%d,%g)", p, got.series[i].Labels(), n, ta, fa, tb, fb)
+				}
+				n++
+			}
+		}
 	}
 }

@@ -1,12 +1,14 @@
 package history
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"math"
 	"slices"
+	"sync"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
@@ -17,7 +19,10 @@ import (
 var _ storage.Queryable = (*DB)(nil)
 
 // Querier returns a storage.Querier over the samples in [mint, maxt] (Unix ms), both those
-// in the file and those still in memory.
+// in the file and those still in memory. Series from Select read the file's chunks in
+// place, without copying, through a read transaction that Close ends: Close every querier
+// (the PromQL engine does), since an open one keeps the pages it reads from being reused
+// and makes a checkpoint that must remap the growing file wait for it.
 func (d *DB) Querier(mint, maxt int64) (storage.Querier, error) {
 	return &querier{d: d, mint: mint, maxt: maxt}, nil
 }
@@ -25,10 +30,40 @@ func (d *DB) Querier(mint, maxt int64) (storage.Querier, error) {
 type querier struct {
 	d          *DB
 	mint, maxt int64
+	mu         sync.Mutex // guards the fields below
+	txs        []*bolt.Tx // every read transaction a returned series may read from
+	txGen      uint64     // DB.ckGen when the newest of txs began
 }
 
-// Close releases nothing: every Select copies what it returns.
-func (*querier) Close() error { return nil }
+// Close ends the read transactions the querier's series read from.
+func (q *querier) Close() error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var err error
+	for _, tx := range q.txs {
+		err = errors.Join(err, tx.Rollback())
+	}
+	q.txs = nil
+	return err
+}
+
+// readTx returns a read transaction that holds every chunk checkpointed up to generation
+// gen: a checkpoint after an older transaction began may have moved chunks from memory to
+// the file, where that transaction does not see them. Caller holds q.mu.
+func (q *querier) readTx(gen uint64) (*bolt.Tx, error) {
+	if n := len(q.txs); n > 0 && q.txGen >= gen {
+		return q.txs[n-1], nil
+	}
+	q.d.mu.Lock()
+	g := q.d.ckGen
+	q.d.mu.Unlock()
+	tx, err := q.d.bdb.Begin(false)
+	if err != nil {
+		return nil, err
+	}
+	q.txs, q.txGen = append(q.txs, tx), g
+	return tx, nil
+}
 
 func matches(lset labels.Labels, ms []*labels.Matcher) bool {
 	for _, m := range ms {
@@ -39,80 +74,130 @@ func matches(lset labels.Labels, ms []*labels.Matcher) bool {
 	return true
 }
 
-// matching returns the series that match ms and hold samples in [mint, maxt]. Caller holds d.mu.
+// matching returns the series that match ms and hold samples in [mint, maxt]. An equality
+// matcher on the metric name narrows the scan to that name's series. Caller holds d.mu.
 func (d *DB) matching(mint, maxt int64, ms []*labels.Matcher) []*series {
 	var out []*series
-	for _, s := range d.byID {
+	check := func(s *series) {
 		if s.minT <= maxt && s.lastT >= mint && matches(s.lset, ms) {
 			out = append(out, s)
 		}
 	}
+	for _, m := range ms {
+		if m.Name == model.MetricNameLabel && m.Type == labels.MatchEqual {
+			for _, s := range d.byName[m.Value] {
+				check(s)
+			}
+			return out
+		}
+	}
+	for _, s := range d.byID {
+		check(s)
+	}
 	return out
 }
 
+// pick is one series a Select returns, and where its chunks are.
+type pick struct {
+	id     uint32
+	lset   labels.Labels
+	chunks []chunkMeta // from the file, then the copies held in memory
+	mem    []chunkMeta
+	memMin int64
+}
+
 // Select returns the matching series, sorted by labels, with their chunks overlapping the
-// query range.
+// query range. With hints.Func "series" it returns labels only.
 func (q *querier) Select(_ context.Context, _ bool, hints *storage.SelectHints, ms ...*labels.Matcher) storage.SeriesSet {
 	mint, maxt := q.mint, q.maxt
 	if hints != nil {
 		mint, maxt = max(mint, hints.Start), min(maxt, hints.End)
 	}
-	type pick struct {
-		id     uint32
-		lset   labels.Labels
-		mem    []chunkMeta
-		memMin int64
-	}
+	labelsOnly := hints != nil && hints.Func == "series"
 	d := q.d
 	d.mu.Lock()
+	gen := d.ckGen
 	found := d.matching(mint, maxt, ms)
 	picks := make([]pick, len(found))
 	for i, s := range found {
-		picks[i] = pick{id: s.id, lset: s.lset, mem: s.memChunks(mint, maxt), memMin: s.firstMemMint()}
+		picks[i] = pick{id: s.id, lset: s.lset, memMin: s.firstMemMint()}
+		if !labelsOnly {
+			picks[i].mem = s.memChunks(mint, maxt)
+		}
 	}
 	d.mu.Unlock()
+	if !labelsOnly && len(picks) > 0 {
+		if err := q.readBlocks(picks, mint, maxt, gen); err != nil {
+			return storage.ErrSeriesSet(err)
+		}
+	}
 	slices.SortFunc(picks, func(a, b pick) int { return labels.Compare(a.lset, b.lset) })
+	out := make([]listSeries, 0, len(picks))
+	for i := range picks {
+		p := &picks[i]
+		chunks := append(p.chunks, p.mem...)
+		if len(chunks) > 0 || labelsOnly {
+			out = append(out, listSeries{lset: p.lset, chunks: chunks})
+		}
+	}
+	return &listSet{list: out, i: -1}
+}
 
+// errStopBlocks ends a walk over blocks early.
+var errStopBlocks = errors.New("stop")
+
+// readBlocks adds to each pick its chunks in the file overlapping [mint, maxt], aliasing a
+// read transaction of the querier that holds every chunk checkpointed up to gen. Picks
+// and block indexes are both walked in id order.
+func (q *querier) readBlocks(picks []pick, mint, maxt int64, gen uint64) error {
+	slices.SortFunc(picks, func(a, b pick) int { return int64Cmp(int64(a.id), int64(b.id)) })
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	tx, err := q.readTx(gen)
+	if err != nil {
+		return err
+	}
 	from := int64(math.MinInt64)
 	if mint > math.MinInt64+chunkWindow {
-		from = mint - chunkWindow // no chunk spans a whole window, so none that starts earlier overlaps
+		from = window(mint) * chunkWindow // every chunk lies inside its block's window
 	}
-	out := make([]storage.Series, 0, len(picks))
-	err := d.bdb.View(func(tx *bolt.Tx) error {
-		cb := tx.Bucket(bucketChunks)
-		for _, p := range picks {
-			var chunks []chunkMeta
-			if b := cb.Bucket(seriesKey(p.id)); b != nil {
-				c := b.Cursor()
-				for k, v := c.Seek(timeKey(from)); k != nil; k, v = c.Next() {
-					cmint, ok := parseTimeKey(k)
-					// A checkpoint may have written chunks after the snapshot above: the
-					// copies in memory win.
-					if !ok || cmint > maxt || cmint >= p.memMin {
-						break
-					}
-					cmaxt, data, err := parseChunkValue(cmint, v)
-					if err != nil || cmaxt < mint || !plausibleChunk(cmint, data) {
-						continue
-					}
-					chunks = append(chunks, chunkMeta{mint: cmint, maxt: cmaxt, data: bytes.Clone(data)})
-				}
+	err = forEachBlock(tx.Bucket(bucketBlocks), from, func(bl *block) error {
+		if bl.start > maxt {
+			return errStopBlocks
+		}
+		if bl.n == 0 {
+			return nil
+		}
+		// Blocks hold id ranges: skip to the picks inside this one's.
+		first, last := bl.id(0), bl.id(bl.n-1)
+		j0, _ := slices.BinarySearchFunc(picks, first, func(p pick, id uint32) int { return int64Cmp(int64(p.id), int64(id)) })
+		i := 0
+		for j := j0; j < len(picks) && picks[j].id <= last; j++ {
+			p := &picks[j]
+			if bl.start >= p.memMin {
+				continue // a checkpoint after the snapshot in Select wrote it: the copy in memory wins
 			}
-			chunks = append(chunks, p.mem...)
-			if len(chunks) > 0 {
-				out = append(out, &listSeries{lset: p.lset, chunks: chunks})
+			if i < bl.n && bl.id(i) < p.id {
+				i = bl.searchFrom(i, p.id)
+			}
+			for ; i < bl.n && bl.id(i) == p.id; i++ {
+				_, c, ok := bl.entry(i)
+				if !ok || c.maxt < mint || c.mint > maxt || c.mint >= p.memMin || !plausibleChunk(c.mint, c.data) {
+					continue
+				}
+				p.chunks = append(p.chunks, c)
 			}
 		}
 		return nil
 	})
-	if err != nil {
-		return storage.ErrSeriesSet(err)
+	if errors.Is(err, errStopBlocks) {
+		err = nil
 	}
-	return &seriesSet{list: out, i: -1}
+	return err
 }
 
 // plausibleChunk is a cheap check of a stored chunk before it reaches the engine: a
-// sample count and a first timestamp equal to the one in its key.
+// sample count and a first timestamp equal to the mint in its block's index.
 func plausibleChunk(mint int64, b []byte) bool {
 	if len(b) < 3 || binary.BigEndian.Uint16(b) == 0 {
 		return false
@@ -157,6 +242,7 @@ func sortedKeys(m map[string]struct{}, hints *storage.LabelHints) []string {
 	return out
 }
 
+// seriesSet lists series in order.
 type seriesSet struct {
 	list []storage.Series
 	i    int
@@ -166,6 +252,17 @@ func (s *seriesSet) Next() bool                      { s.i++; return s.i < len(s
 func (s *seriesSet) At() storage.Series              { return s.list[s.i] }
 func (*seriesSet) Err() error                        { return nil }
 func (*seriesSet) Warnings() annotations.Annotations { return nil }
+
+// listSet is what Select returns: its series in one allocation.
+type listSet struct {
+	list []listSeries
+	i    int
+}
+
+func (s *listSet) Next() bool                      { s.i++; return s.i < len(s.list) }
+func (s *listSet) At() storage.Series              { return &s.list[s.i] }
+func (*listSet) Err() error                        { return nil }
+func (*listSet) Warnings() annotations.Annotations { return nil }
 
 // listSeries is one series and its chunks, oldest first.
 type listSeries struct {

@@ -153,6 +153,7 @@ func TestSelectRangeAndLabels(t *testing.T) {
 	f(t0, t0+100*step10s, "job", []string{testJob}, reqs)
 
 	q, _ := d.Querier(t0, t0+100*step10s)
+	defer q.Close()
 	names, _, err := q.LabelNames(ctx, nil, reqs)
 	if err != nil {
 		t.Fatal(err)
@@ -268,4 +269,45 @@ func TestQueriesDuringAppendsAndCheckpoints(t *testing.T) {
 		}
 	}
 	<-done
+}
+
+// TestQuerierSeesChunksCheckpointedAfterItsFirstSelect holds one querier across a
+// checkpoint that moves full chunks from memory to the file: a later Select on it must
+// still return them.
+func TestQuerierSeesChunksCheckpointedAfterItsFirstSelect(t *testing.T) {
+	d := openTest(t, tempPath(t))
+	appendTicks(t, d, 0, 700, "a")
+	if err := d.checkpoint(); err != nil {
+		t.Fatal(err)
+	}
+	q, err := d.Querier(math.MinInt64, math.MaxInt64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	reqs := labels.MustNewMatcher(labels.MatchEqual, "__name__", "app_requests_total")
+	count := func() int {
+		ss := q.Select(context.Background(), true, nil, reqs)
+		n := 0
+		for ss.Next() {
+			it := ss.At().Iterator(nil)
+			for it.Next() != 0 {
+				n++
+			}
+			if it.Err() != nil {
+				t.Fatal(it.Err())
+			}
+		}
+		return n
+	}
+	if got := count(); got != 700 {
+		t.Fatalf("first Select: %d samples, want 700", got)
+	}
+	appendTicks(t, d, 700, 800, "a") // cuts the first window's chunk at tick 720
+	if err := d.checkpoint(); err != nil {
+		t.Fatal(err)
+	}
+	if got := count(); got != 800 {
+		t.Fatalf("Select after a checkpoint: %d samples, want 800", got)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"math"
 	"slices"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/value"
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
@@ -25,6 +26,8 @@ type series struct {
 	lastTick  uint64      // tick in which the series was last seen
 	dirty     bool        // the open chunk changed since the last checkpoint
 	persisted bool        // the series' labels are in the file
+	ckMint    int64       // mint of the open chunk as the head log last wrote it
+	ckLen     int         // its length then; 0 when the log holds no bytes to build on
 }
 
 func newSeries(id uint32, lset labels.Labels) *series {
@@ -108,9 +111,17 @@ func (d *DB) getOrCreate(lset labels.Labels) *series {
 	}
 	s := newSeries(d.nextID, lset)
 	d.nextID++
-	d.byID[s.id] = s
-	d.byHash[h] = append(d.byHash[h], s)
+	d.add(s)
 	return s
+}
+
+// add indexes a series by id, label hash and metric name.
+func (d *DB) add(s *series) {
+	d.byID[s.id] = s
+	h := s.lset.Hash()
+	d.byHash[h] = append(d.byHash[h], s)
+	name := s.lset.Get(model.MetricNameLabel)
+	d.byName[name] = append(d.byName[name], s)
 }
 
 // drop forgets a series held in memory.
@@ -122,6 +133,12 @@ func (d *DB) drop(s *series) {
 		delete(d.byHash, h)
 	} else {
 		d.byHash[h] = list
+	}
+	name := s.lset.Get(model.MetricNameLabel)
+	if list := slices.DeleteFunc(d.byName[name], func(o *series) bool { return o == s }); len(list) == 0 {
+		delete(d.byName, name)
+	} else {
+		d.byName[name] = list
 	}
 	for k, o := range d.raw {
 		if o == s {
