@@ -65,32 +65,31 @@ func (s *runtimeSnapshot) get(i int) float64 {
 	return 0
 }
 
+// runtimeFamilySamples lists, per scalar runtime family, the samples whose sum is its value.
+var runtimeFamilySamples = [numFamilies][]int{
+	famGoGoroutines:  {rtGoroutines},
+	famGoThreads:     {rtThreads},
+	famGoAllocBytes:  {rtAllocs},
+	famGoHeapAlloc:   {rtHeapObjects},
+	famGoHeapInuse:   {rtHeapObjects, rtHeapUnused},
+	famGoHeapSys:     {rtHeapObjects, rtHeapUnused, rtHeapFree, rtHeapReleased},
+	famGoHeapObjects: {rtHeapCount},
+	famGoNextGC:      {rtHeapGoal},
+	famGoStackInuse:  {rtStacks},
+	famGoSys:         {rtTotal},
+	famGoGCCycles:    {rtGCCycles},
+}
+
 func (s *runtimeSnapshot) value(fam int) float64 {
-	switch fam {
-	case famGoGoroutines:
-		return s.get(rtGoroutines)
-	case famGoThreads:
-		return s.get(rtThreads)
-	case famGoAllocBytes:
-		return s.get(rtAllocs)
-	case famGoHeapAlloc:
-		return s.get(rtHeapObjects)
-	case famGoHeapInuse:
-		return s.get(rtHeapObjects) + s.get(rtHeapUnused)
-	case famGoHeapSys:
-		return s.get(rtHeapObjects) + s.get(rtHeapUnused) + s.get(rtHeapFree) + s.get(rtHeapReleased)
-	case famGoHeapObjects:
-		return s.get(rtHeapCount)
-	case famGoNextGC:
-		return s.get(rtHeapGoal)
-	case famGoStackInuse:
-		return s.get(rtStacks)
-	case famGoSys:
-		return s.get(rtTotal)
-	case famGoGCCycles:
-		return s.get(rtGCCycles)
+	samples := runtimeFamilySamples[fam]
+	if len(samples) == 0 {
+		panic("monitoring: not a runtime family: " + catalogue[fam].Name)
 	}
-	panic("monitoring: not a runtime family: " + catalogue[fam].Name)
+	var v float64
+	for _, i := range samples {
+		v += s.get(i)
+	}
+	return v
 }
 
 // histogram re-buckets a runtime histogram into bounds. Each runtime bucket [lo, hi) counts

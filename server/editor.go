@@ -53,6 +53,19 @@ func (s *Server) decodeBody(ctx *fasthttp.RequestCtx) (map[string]any, error) {
 	return m, nil
 }
 
+// idAndBody reads the path's {id}, then the JSON object body.
+func (s *Server) idAndBody(ctx *fasthttp.RequestCtx) (string, map[string]any, error) {
+	id, err := pathID(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	body, err := s.decodeBody(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	return id, body, nil
+}
+
 // mutate applies fn to the editor state, answers with the new state and tells every client.
 func (s *Server) mutate(ctx *fasthttp.RequestCtx, status int, fn func(*workflow.EditorState) error) error {
 	st, err := s.deps.Store.Editor.Update(func(st *workflow.EditorState) error {
@@ -68,7 +81,6 @@ func (s *Server) mutate(ctx *fasthttp.RequestCtx, status int, fn func(*workflow.
 	if err != nil {
 		return editorErr(err)
 	}
-	st.Normalize()
 	s.broadcast("store.updated", storeUpdatedEvent{State: st, NodeCount: len(st.Nodes), EdgeCount: len(st.Edges), LastUpdate: st.LastUpdate})
 	return s.writeData(ctx, status, st)
 }
@@ -90,7 +102,6 @@ func (s *Server) getState(ctx *fasthttp.RequestCtx) error {
 	if err != nil {
 		return dbError(err)
 	}
-	st.Normalize()
 	return s.writeData(ctx, http.StatusOK, st)
 }
 
@@ -178,19 +189,7 @@ func (s *Server) putNodes(ctx *fasthttp.RequestCtx) error {
 	}
 	return s.mutate(ctx, http.StatusOK, func(st *workflow.EditorState) error {
 		// Edges and selections that lose a node go with it, as when removing one.
-		keep := make(map[string]bool, len(nodes))
-		for _, n := range nodes {
-			keep[n.ID] = true
-		}
-		var gone []string
-		for _, n := range st.Nodes {
-			if !keep[n.ID] {
-				gone = append(gone, n.ID)
-			}
-		}
-		for _, id := range gone {
-			st.RemoveNode(id)
-		}
+		removeMissing(st.Nodes, nodes, func(n workflow.Node) string { return n.ID }, st.RemoveNode)
 		st.Nodes = nodes
 		return nil
 	})
@@ -206,46 +205,53 @@ func (s *Server) putEdges(ctx *fasthttp.RequestCtx) error {
 		return errValidation("edges are invalid", problems)
 	}
 	return s.mutate(ctx, http.StatusOK, func(st *workflow.EditorState) error {
-		keep := make(map[string]bool, len(edges))
-		for _, e := range edges {
-			keep[e.ID] = true
-		}
-		var gone []string
-		for _, e := range st.Edges {
-			if !keep[e.ID] {
-				gone = append(gone, e.ID)
-			}
-		}
-		for _, id := range gone {
-			st.RemoveEdge(id)
-		}
+		removeMissing(st.Edges, edges, func(e workflow.Edge) string { return e.ID }, st.RemoveEdge)
 		st.Edges = edges
 		return nil
 	})
 }
 
+// removeMissing removes, one id at a time, every element of old that next no longer has.
+// The ids are gathered first because remove changes old.
+func removeMissing[T any](old, next []T, id func(T) string, remove func(string)) {
+	keep := make(map[string]bool, len(next))
+	for _, v := range next {
+		keep[id(v)] = true
+	}
+	var gone []string
+	for _, v := range old {
+		if !keep[id(v)] {
+			gone = append(gone, id(v))
+		}
+	}
+	for _, g := range gone {
+		remove(g)
+	}
+}
+
 func (s *Server) addNode(ctx *fasthttp.RequestCtx) error {
+	return addElement(s, ctx, "node", workflow.SanitizeNode, (*workflow.EditorState).AddNode)
+}
+
+// addElement sanitises body[key] and adds it to the editor state.
+func addElement[T any](s *Server, ctx *fasthttp.RequestCtx, key string, sanitize func(map[string]any) (T, []workflow.Problem), add func(*workflow.EditorState, T) error) error {
 	body, err := s.decodeBody(ctx)
 	if err != nil {
 		return err
 	}
-	raw, err := objectField(body, "node")
+	raw, err := objectField(body, key)
 	if err != nil {
 		return err
 	}
-	n, problems := workflow.SanitizeNode(raw)
+	v, problems := sanitize(raw)
 	if problems != nil {
-		return errValidation("node is invalid", prefixed("node", problems))
+		return errValidation(key+" is invalid", prefixed(key, problems))
 	}
-	return s.mutate(ctx, http.StatusCreated, func(st *workflow.EditorState) error { return st.AddNode(n) })
+	return s.mutate(ctx, http.StatusCreated, func(st *workflow.EditorState) error { return add(st, v) })
 }
 
 func (s *Server) patchNode(ctx *fasthttp.RequestCtx) error {
-	id, err := pathID(ctx)
-	if err != nil {
-		return err
-	}
-	body, err := s.decodeBody(ctx)
+	id, body, err := s.idAndBody(ctx)
 	if err != nil {
 		return err
 	}
@@ -265,19 +271,7 @@ func (s *Server) removeNode(ctx *fasthttp.RequestCtx) error {
 }
 
 func (s *Server) addEdge(ctx *fasthttp.RequestCtx) error {
-	body, err := s.decodeBody(ctx)
-	if err != nil {
-		return err
-	}
-	raw, err := objectField(body, "edge")
-	if err != nil {
-		return err
-	}
-	e, problems := workflow.SanitizeEdge(raw)
-	if problems != nil {
-		return errValidation("edge is invalid", prefixed("edge", problems))
-	}
-	return s.mutate(ctx, http.StatusCreated, func(st *workflow.EditorState) error { return st.AddEdge(e) })
+	return addElement(s, ctx, "edge", workflow.SanitizeEdge, (*workflow.EditorState).AddEdge)
 }
 
 func (s *Server) removeEdge(ctx *fasthttp.RequestCtx) error {
@@ -328,7 +322,6 @@ func (s *Server) syncState(ctx *fasthttp.RequestCtx) error {
 	if err != nil {
 		return dbError(err)
 	}
-	st.Normalize()
 	s.broadcast("store.synced", storeSyncedEvent{State: st, Workflow: wf.Metadata})
 	return s.writeData(ctx, http.StatusOK, st)
 }

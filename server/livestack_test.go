@@ -24,6 +24,19 @@ type liveStack struct {
 	Hub     *ws.Hub
 }
 
+// waitSample waits for the history's next sample.
+func (ls *liveStack) waitSample(t *testing.T) {
+	t.Helper()
+	last := ls.History.Stats().LastSample
+	deadline := time.Now().Add(10 * time.Second)
+	for !ls.History.Stats().LastSample.After(last) {
+		if time.Now().After(deadline) {
+			t.Fatal("history took no sample in 10 s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // startLiveStack starts the stack; configure, when given, adjusts the server's Config.
 func startLiveStack(t *testing.T, interval time.Duration, configure ...func(*Config)) *liveStack {
 	t.Helper()

@@ -33,7 +33,7 @@ func TestNotFoundAndMethodNotAllowed(t *testing.T) {
 		{Name: "405 on export", Method: "DELETE", URL: "/api/workflows/z/export", ExpectedStatus: 405},
 	})
 	m := ts.scrape(t)
-	for _, want := range []string{
+	wantMetrics(t, m,
 		`gemini_flow_http_requests_total{method="GET",route="unmatched",status_code="404"} 3`,
 		`gemini_flow_http_requests_total{method="PUT",route="unmatched",status_code="404"} 1`,
 		`gemini_flow_http_requests_total{method="DELETE",route="/api/workflows",status_code="405"} 1`,
@@ -46,11 +46,7 @@ func TestNotFoundAndMethodNotAllowed(t *testing.T) {
 		`gemini_flow_errors_total{type="method_not_allowed",path="/api/workflows/{id}"} 2`,
 		`gemini_flow_errors_total{type="method_not_allowed",path="/api/workflows/import"} 1`,
 		`gemini_flow_errors_total{type="method_not_allowed",path="/api/workflows/{id}/export"} 1`,
-	} {
-		if !strings.Contains(m, want) {
-			t.Errorf("metrics lack %s", want)
-		}
-	}
+	)
 	if strings.Contains(m, `type="method_not_allowed",path="unmatched"`) {
 		t.Errorf("a 405 was labelled unmatched")
 	}
@@ -97,7 +93,7 @@ func TestMetricsLabelsEveryRequest(t *testing.T) {
 			Headers: map[string]string{"Origin": "http://localhost:5173", "Access-Control-Request-Method": "PUT"}},
 	})
 	m := ts.scrape(t)
-	for _, want := range []string{
+	wantMetrics(t, m,
 		`gemini_flow_http_requests_total{method="POST",route="/api/workflows",status_code="400"} 2`,
 		`gemini_flow_http_requests_total{method="POST",route="/api/workflows",status_code="409"} 1`,
 		`gemini_flow_http_requests_total{method="GET",route="/api/workflows/{id}",status_code="200"} 1`,
@@ -109,11 +105,7 @@ func TestMetricsLabelsEveryRequest(t *testing.T) {
 		`gemini_flow_errors_total{type="not_found",path="/api/workflows/{id}"} 1`,
 		`gemini_flow_errors_total{type="internal",path="/api/test/panic/{id}"} 1`,
 		`gemini_flow_errors_total{type="internal",path="/api/test/fail"} 1`,
-	} {
-		if !strings.Contains(m, want) {
-			t.Errorf("metrics lack %s", want)
-		}
-	}
+	)
 }
 
 func TestBodyLimit(t *testing.T) {
@@ -165,15 +157,11 @@ func TestRateLimit(t *testing.T) {
 	scenario{Name: "health never limited", Method: "GET", URL: "/health", ExpectedStatus: 200}.run(t, ts)
 	scenario{Name: "metrics never limited", Method: "GET", URL: "/metrics", ExpectedStatus: 200}.run(t, ts)
 	m := ts.scrape(t)
-	for _, want := range []string{
+	wantMetrics(t, m,
 		`gemini_flow_rate_limit_rejections_total{route="/api/workflows/{id}"} 1`,
 		`gemini_flow_errors_total{type="rate_limited",path="/api/workflows"} 1`,
 		`gemini_flow_http_requests_total{method="GET",route="/api/workflows/{id}",status_code="429"} 1`,
-	} {
-		if !strings.Contains(m, want) {
-			t.Errorf("metrics lack %s", want)
-		}
-	}
+	)
 	if n := workflowCount(t, ts); n != 0 {
 		t.Errorf("a rate-limited create was stored")
 	}
@@ -349,5 +337,15 @@ func TestRequestLogNeverHoldsKeys(t *testing.T) {
 	}
 	if strings.Contains(out, "secret") {
 		t.Errorf("a key reached the log:\n%s", out)
+	}
+}
+
+// wantMetrics reports each line of want that the exposition m lacks.
+func wantMetrics(t *testing.T, m string, want ...string) {
+	t.Helper()
+	for _, w := range want {
+		if !strings.Contains(m, w) {
+			t.Errorf("metrics lack %s", w)
+		}
 	}
 }

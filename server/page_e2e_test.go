@@ -113,24 +113,13 @@ func TestPageE2E(t *testing.T) {
 	}
 	// Traffic between two samples gives every rate() and histogram_quantile() of the
 	// dashboard something to show.
-	waitSample := func() {
-		t.Helper()
-		last := stack.History.Stats().LastSample
-		deadline := time.Now().Add(10 * time.Second)
-		for !stack.History.Stats().LastSample.After(last) {
-			if time.Now().After(deadline) {
-				t.Fatal("history took no sample in 10 s")
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
 	// A histogram's series appear at its first observation, so a rate() needs traffic
 	// across two sample intervals.
 	for i := 0; i < 2; i++ {
-		waitSample()
+		stack.waitSample(t)
 		traffic(5)
 	}
-	waitSample()
+	stack.waitSample(t)
 
 	pg := openPage(t, chromium, stack.URL)
 	bctx, problems, waitFor := pg.ctx, pg.problems, pg.waitFor

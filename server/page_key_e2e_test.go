@@ -21,14 +21,7 @@ func TestPageE2EMetricsKey(t *testing.T) {
 	})
 	// A few samples first, so that the page measures the 1 s interval it then polls at.
 	for range 3 {
-		last := stack.History.Stats().LastSample
-		deadline := time.Now().Add(10 * time.Second)
-		for !stack.History.Stats().LastSample.After(last) {
-			if time.Now().After(deadline) {
-				t.Fatal("history took no sample in 10 s")
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		stack.waitSample(t)
 	}
 	pg := openPage(t, chromium, stack.URL)
 	ctx := pg.ctx

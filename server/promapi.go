@@ -63,6 +63,9 @@ func (e *promError) status() int {
 	}
 }
 
+// errTruncated warns that a result was cut to the request's limit.
+var errTruncated = errors.New("results truncated due to limit")
+
 // errHistoryOff answers every query while the built-in history is turned off.
 var errHistoryOff = &promError{typ: promErrUnavailable, err: errors.New("the metrics history is turned off (history interval 0)")}
 
@@ -249,7 +252,7 @@ func queryContext(ctx *fasthttp.RequestCtx) (context.Context, context.CancelFunc
 func (p *promAPI) queryOpts(ctx *fasthttp.RequestCtx) (promql.QueryOpts, *promError) {
 	d, err := lookbackDeltaParam(ctx)
 	if err != nil {
-		return nil, &promError{typ: promErrBadData, err: err}
+		return nil, badData(err)
 	}
 	return promql.NewPrometheusQueryOpts(false, d, nil), nil
 }
@@ -263,24 +266,9 @@ func (p *promAPI) query(ctx *fasthttp.RequestCtx) promResult {
 	if err != nil {
 		return promResult{err: invalidParam(err, "time")}
 	}
-	qc, cancel, perr := queryContext(ctx)
-	if perr != nil {
-		return promResult{err: perr}
-	}
-	defer cancel()
-	opts, perr := p.queryOpts(ctx)
-	if perr != nil {
-		return promResult{err: perr}
-	}
-	if p.queryable == nil {
-		return promResult{err: errHistoryOff}
-	}
-	qs := formValue(ctx, "query")
-	qry, err := p.engine.NewInstantQuery(qc, p.queryable, opts, qs, ts)
-	if err != nil {
-		return promResult{err: queryConstructionError(err)}
-	}
-	return p.run(qc, qry, qs, limit)
+	return p.runQuery(ctx, limit, func(qc context.Context, opts promql.QueryOpts, qs string) (promql.Query, error) {
+		return p.engine.NewInstantQuery(qc, p.queryable, opts, qs, ts)
+	})
 }
 
 func (p *promAPI) queryRange(ctx *fasthttp.RequestCtx) promResult {
@@ -307,8 +295,15 @@ func (p *promAPI) queryRange(ctx *fasthttp.RequestCtx) promResult {
 		return promResult{err: invalidParam(errors.New("zero or negative query resolution step widths are not accepted. Try a positive integer"), "step")}
 	}
 	if end.Sub(start)/step > maxPointsPerSeries {
-		return promResult{err: &promError{typ: promErrBadData, err: errors.New("exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)")}}
+		return promResult{err: badData(errors.New("exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)"))}
 	}
+	return p.runQuery(ctx, limit, func(qc context.Context, opts promql.QueryOpts, qs string) (promql.Query, error) {
+		return p.engine.NewRangeQuery(qc, p.queryable, opts, qs, start, end, step)
+	})
+}
+
+// runQuery builds a query under the request's timeout and lookback options, then runs it.
+func (p *promAPI) runQuery(ctx *fasthttp.RequestCtx, limit int, build func(context.Context, promql.QueryOpts, string) (promql.Query, error)) promResult {
 	qc, cancel, perr := queryContext(ctx)
 	if perr != nil {
 		return promResult{err: perr}
@@ -322,7 +317,7 @@ func (p *promAPI) queryRange(ctx *fasthttp.RequestCtx) promResult {
 		return promResult{err: errHistoryOff}
 	}
 	qs := formValue(ctx, "query")
-	qry, err := p.engine.NewRangeQuery(qc, p.queryable, opts, qs, start, end, step)
+	qry, err := build(qc, opts, qs)
 	if err != nil {
 		return promResult{err: queryConstructionError(err)}
 	}
@@ -339,7 +334,7 @@ func (p *promAPI) run(ctx context.Context, qry promql.Query, qs string, limit in
 	warnings := res.Warnings
 	if limit > 0 {
 		if truncateResult(res, limit) {
-			warnings = warnings.Add(errors.New("results truncated due to limit"))
+			warnings = warnings.Add(errTruncated)
 		}
 	}
 	// The value's memory is pooled by the engine: encode it now, then close the query.
@@ -394,7 +389,7 @@ func execError(err error) *promError {
 	case errors.As(err, &eqt):
 		return &promError{typ: promErrTimeout, err: err}
 	case errors.As(err, &ets), errors.As(err, &etr):
-		return &promError{typ: promErrExecution, err: err}
+		return executionError(err)
 	case errors.As(err, &es):
 		return &promError{typ: promErrInternal, err: err}
 	case errors.Is(err, context.Canceled):
@@ -402,97 +397,93 @@ func execError(err error) *promError {
 	case errors.Is(err, context.DeadlineExceeded):
 		return &promError{typ: promErrTimeout, err: err}
 	}
-	return &promError{typ: promErrExecution, err: err}
+	return executionError(err)
 }
 
-// matchRange reads start, end and match[] shared by the metadata-style endpoints.
+// matchedRange is what the metadata-style endpoints read from the request.
+type matchedRange struct {
+	start, end time.Time
+	sets       [][]*labels.Matcher
+	limit      int
+}
+
+// matchRange reads limit, start, end and match[] shared by the metadata-style endpoints.
 // A bad match[] is reported as onBadMatch says: /series names the parameter, the label
 // endpoints do not (as in Prometheus).
-func (p *promAPI) matchRange(ctx *fasthttp.RequestCtx, onBadMatch func(error) *promError) (start, end time.Time, sets [][]*labels.Matcher, limit int, perr *promError) {
-	limit, err := parseLimitParam(formValue(ctx, "limit"))
-	if err != nil {
-		return start, end, nil, 0, invalidParam(err, "limit")
+func (p *promAPI) matchRange(ctx *fasthttp.RequestCtx, onBadMatch func(error) *promError) (matchedRange, *promError) {
+	var r matchedRange
+	var err error
+	if r.limit, err = parseLimitParam(formValue(ctx, "limit")); err != nil {
+		return r, invalidParam(err, "limit")
 	}
-	if start, err = parseTimeParam(ctx, "start", promMinTime); err != nil {
-		return start, end, nil, 0, invalidParam(err, "start")
+	if r.start, err = parseTimeParam(ctx, "start", promMinTime); err != nil {
+		return r, invalidParam(err, "start")
 	}
-	if end, err = parseTimeParam(ctx, "end", promMaxTime); err != nil {
-		return start, end, nil, 0, invalidParam(err, "end")
+	if r.end, err = parseTimeParam(ctx, "end", promMaxTime); err != nil {
+		return r, invalidParam(err, "end")
 	}
-	if sets, err = p.parseMatchers(formValues(ctx, "match[]")); err != nil {
-		return start, end, nil, 0, onBadMatch(err)
+	if r.sets, err = p.parseMatchers(formValues(ctx, "match[]")); err != nil {
+		return r, onBadMatch(err)
 	}
-	return start, end, sets, limit, nil
+	return r, nil
 }
 
 func (p *promAPI) series(ctx *fasthttp.RequestCtx) promResult {
 	if len(formValues(ctx, "match[]")) == 0 {
-		return promResult{err: &promError{typ: promErrBadData, err: errors.New("no match[] parameter provided")}}
+		return promResult{err: badData(errors.New("no match[] parameter provided"))}
 	}
-	start, end, sets, limit, perr := p.matchRange(ctx, func(err error) *promError { return invalidParam(err, "match[]") })
+	onBadMatch := func(err error) *promError { return invalidParam(err, "match[]") }
+	return p.withQuerier(ctx, onBadMatch, execError, func(q storage.Querier, r matchedRange) promResult {
+		hints := &storage.SelectHints{Start: r.start.UnixMilli(), End: r.end.UnixMilli(), Func: "series", Limit: toHintLimit(r.limit)}
+		var set storage.SeriesSet
+		if len(r.sets) > 1 {
+			var all []storage.SeriesSet
+			for _, ms := range r.sets {
+				all = append(all, q.Select(ctx, true, hints, ms...))
+			}
+			set = storage.NewMergeSeriesSet(all, 0, storage.ChainedSeriesMerge)
+		} else {
+			set = q.Select(ctx, false, hints, r.sets[0]...)
+		}
+		metrics := []labels.Labels{}
+		warnings := set.Warnings()
+		for set.Next() {
+			metrics = append(metrics, set.At().Labels())
+			if r.limit > 0 && len(metrics) > r.limit {
+				metrics = metrics[:r.limit]
+				warnings = warnings.Add(errTruncated)
+				break
+			}
+		}
+		if err := set.Err(); err != nil {
+			return promResult{err: execError(err), warnings: warnings}
+		}
+		return promResult{data: func(st *jsoniter.Stream) { writeLabelSets(st, metrics) }, warnings: warnings}
+	})
+}
+
+// withQuerier reads the request's range and match[] sets, opens a querier over that range
+// and hands both to fn. onBadMatch maps a bad match[]; querierErr a failure to open the querier.
+func (p *promAPI) withQuerier(ctx *fasthttp.RequestCtx, onBadMatch, querierErr func(error) *promError, fn func(storage.Querier, matchedRange) promResult) promResult {
+	r, perr := p.matchRange(ctx, onBadMatch)
 	if perr != nil {
 		return promResult{err: perr}
 	}
 	if p.queryable == nil {
 		return promResult{err: errHistoryOff}
 	}
-	q, err := p.queryable.Querier(start.UnixMilli(), end.UnixMilli())
+	q, err := p.queryable.Querier(r.start.UnixMilli(), r.end.UnixMilli())
 	if err != nil {
-		return promResult{err: execError(err)}
+		return promResult{err: querierErr(err)}
 	}
 	defer q.Close()
-	hints := &storage.SelectHints{Start: start.UnixMilli(), End: end.UnixMilli(), Func: "series", Limit: toHintLimit(limit)}
-	var set storage.SeriesSet
-	if len(sets) > 1 {
-		var all []storage.SeriesSet
-		for _, ms := range sets {
-			all = append(all, q.Select(ctx, true, hints, ms...))
-		}
-		set = storage.NewMergeSeriesSet(all, 0, storage.ChainedSeriesMerge)
-	} else {
-		set = q.Select(ctx, false, hints, sets[0]...)
-	}
-	metrics := []labels.Labels{}
-	warnings := set.Warnings()
-	for set.Next() {
-		metrics = append(metrics, set.At().Labels())
-		if limit > 0 && len(metrics) > limit {
-			metrics = metrics[:limit]
-			warnings = warnings.Add(errors.New("results truncated due to limit"))
-			break
-		}
-	}
-	if err := set.Err(); err != nil {
-		return promResult{err: execError(err), warnings: warnings}
-	}
-	return promResult{data: func(st *jsoniter.Stream) { writeLabelSets(st, metrics) }, warnings: warnings}
+	return fn(q, r)
 }
 
 func (p *promAPI) labelNames(ctx *fasthttp.RequestCtx) promResult {
-	start, end, sets, limit, perr := p.matchRange(ctx, badData)
-	if perr != nil {
-		return promResult{err: perr}
-	}
-	if p.queryable == nil {
-		return promResult{err: errHistoryOff}
-	}
-	q, err := p.queryable.Querier(start.UnixMilli(), end.UnixMilli())
-	if err != nil {
-		return promResult{err: execError(err)}
-	}
-	defer q.Close()
-	hints := &storage.LabelHints{Limit: toHintLimit(limit)}
-	names, warnings, err := collectLabels(sets, func(ms []*labels.Matcher) ([]string, annotations.Annotations, error) {
+	return p.labelQuery(ctx, execError, func(q storage.Querier, hints *storage.LabelHints, ms []*labels.Matcher) ([]string, annotations.Annotations, error) {
 		return q.LabelNames(ctx, hints, ms...)
 	})
-	if err != nil {
-		return promResult{err: &promError{typ: promErrExecution, err: err}, warnings: warnings}
-	}
-	if limit > 0 && len(names) > limit {
-		names = names[:limit]
-		warnings = warnings.Add(errors.New("results truncated due to limit"))
-	}
-	return promResult{data: func(st *jsoniter.Stream) { writeStrings(st, names) }, warnings: warnings}
 }
 
 func (p *promAPI) labelValues(ctx *fasthttp.RequestCtx) promResult {
@@ -501,32 +492,32 @@ func (p *promAPI) labelValues(ctx *fasthttp.RequestCtx) promResult {
 		name = model.UnescapeName(name, model.ValueEncodingEscaping)
 	}
 	if !model.UTF8Validation.IsValidLabelName(name) {
-		return promResult{err: &promError{typ: promErrBadData, err: fmt.Errorf("invalid label name: %q", name)}}
+		return promResult{err: badData(fmt.Errorf("invalid label name: %q", name))}
 	}
-	start, end, sets, limit, perr := p.matchRange(ctx, badData)
-	if perr != nil {
-		return promResult{err: perr}
-	}
-	if p.queryable == nil {
-		return promResult{err: errHistoryOff}
-	}
-	q, err := p.queryable.Querier(start.UnixMilli(), end.UnixMilli())
-	if err != nil {
-		return promResult{err: &promError{typ: promErrExecution, err: err}}
-	}
-	defer q.Close()
-	hints := &storage.LabelHints{Limit: toHintLimit(limit)}
-	vals, warnings, err := collectLabels(sets, func(ms []*labels.Matcher) ([]string, annotations.Annotations, error) {
+	// Prometheus reports any querier error here as an execution error, unmapped.
+	return p.labelQuery(ctx, executionError, func(q storage.Querier, hints *storage.LabelHints, ms []*labels.Matcher) ([]string, annotations.Annotations, error) {
 		return q.LabelValues(ctx, name, hints, ms...)
 	})
-	if err != nil {
-		return promResult{err: &promError{typ: promErrExecution, err: err}, warnings: warnings}
-	}
-	if limit > 0 && len(vals) > limit {
-		vals = vals[:limit]
-		warnings = warnings.Add(errors.New("results truncated due to limit"))
-	}
-	return promResult{data: func(st *jsoniter.Stream) { writeStrings(st, vals) }, warnings: warnings}
+}
+
+// labelQuery answers the label endpoints: one querier over the requested range, the sorted
+// union of lookup over the match[] sets, cut to the limit. querierErr maps a failure to open
+// the querier.
+func (p *promAPI) labelQuery(ctx *fasthttp.RequestCtx, querierErr func(error) *promError, lookup func(storage.Querier, *storage.LabelHints, []*labels.Matcher) ([]string, annotations.Annotations, error)) promResult {
+	return p.withQuerier(ctx, badData, querierErr, func(q storage.Querier, r matchedRange) promResult {
+		hints := &storage.LabelHints{Limit: toHintLimit(r.limit)}
+		vals, warnings, err := collectLabels(r.sets, func(ms []*labels.Matcher) ([]string, annotations.Annotations, error) {
+			return lookup(q, hints, ms)
+		})
+		if err != nil {
+			return promResult{err: executionError(err), warnings: warnings}
+		}
+		if r.limit > 0 && len(vals) > r.limit {
+			vals = vals[:r.limit]
+			warnings = warnings.Add(errTruncated)
+		}
+		return promResult{data: func(st *jsoniter.Stream) { writeStrings(st, vals) }, warnings: warnings}
+	})
 }
 
 // collectLabels runs a label lookup once per matcher set (or once with none) and returns
@@ -573,13 +564,13 @@ func (p *promAPI) metricMetadata(ctx *fasthttp.RequestCtx) promResult {
 	if s := formValue(ctx, "limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil {
-			return promResult{err: &promError{typ: promErrBadData, err: errors.New("limit must be a number")}}
+			return promResult{err: badData(errors.New("limit must be a number"))}
 		}
 		limit = n
 	}
 	if s := formValue(ctx, "limit_per_metric"); s != "" {
 		if _, err := strconv.Atoi(s); err != nil {
-			return promResult{err: &promError{typ: promErrBadData, err: errors.New("limit_per_metric must be a number")}}
+			return promResult{err: badData(errors.New("limit_per_metric must be a number"))}
 		}
 	}
 	all := p.metadata()
@@ -607,3 +598,5 @@ func (p *promAPI) buildInfo(*fasthttp.RequestCtx) promResult {
 }
 
 func badData(err error) *promError { return &promError{typ: promErrBadData, err: err} }
+
+func executionError(err error) *promError { return &promError{typ: promErrExecution, err: err} }

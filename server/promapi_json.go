@@ -47,12 +47,17 @@ func writeStringList(st *jsoniter.Stream, field string, list []string) {
 }
 
 func writeStrings(st *jsoniter.Stream, list []string) {
+	writeArray(st, list, (*jsoniter.Stream).WriteStringWithHTMLEscaped)
+}
+
+// writeArray writes list as a JSON array, each element by write.
+func writeArray[E any](st *jsoniter.Stream, list []E, write func(*jsoniter.Stream, E)) {
 	st.WriteArrayStart()
-	for i, s := range list {
+	for i, e := range list {
 		if i > 0 {
 			st.WriteMore()
 		}
-		st.WriteStringWithHTMLEscaped(s)
+		write(st, e)
 	}
 	st.WriteArrayEnd()
 }
@@ -64,23 +69,9 @@ func writeQueryData(st *jsoniter.Stream, v parser.Value) {
 	st.WriteRaw(`,"result":`)
 	switch v := v.(type) {
 	case promql.Matrix:
-		st.WriteArrayStart()
-		for i, s := range v {
-			if i > 0 {
-				st.WriteMore()
-			}
-			writeSeries(st, s)
-		}
-		st.WriteArrayEnd()
+		writeArray(st, v, writeSeries)
 	case promql.Vector:
-		st.WriteArrayStart()
-		for i, s := range v {
-			if i > 0 {
-				st.WriteMore()
-			}
-			writeSample(st, s)
-		}
-		st.WriteArrayEnd()
+		writeArray(st, v, writeSample)
 	default:
 		// Scalar and String carry their own MarshalJSON, which Prometheus's codec calls too.
 		st.WriteVal(v)
@@ -92,34 +83,30 @@ func writeSeries(st *jsoniter.Stream, s promql.Series) {
 	st.WriteRaw(`{"metric":`)
 	writeLabels(st, s.Metric)
 	if len(s.Floats) > 0 {
-		st.WriteRaw(`,"values":[`)
-		for i, p := range s.Floats {
-			if i > 0 {
-				st.WriteMore()
-			}
-			st.WriteArrayStart()
-			jsonutil.MarshalTimestamp(p.T, st)
-			st.WriteMore()
-			jsonutil.MarshalFloat(p.F, st)
-			st.WriteArrayEnd()
-		}
-		st.WriteArrayEnd()
+		st.WriteRaw(`,"values":`)
+		writeArray(st, s.Floats, writeFPoint)
 	}
 	if len(s.Histograms) > 0 {
-		st.WriteRaw(`,"histograms":[`)
-		for i, p := range s.Histograms {
-			if i > 0 {
-				st.WriteMore()
-			}
-			st.WriteArrayStart()
-			jsonutil.MarshalTimestamp(p.T, st)
-			st.WriteMore()
-			jsonutil.MarshalHistogram(p.H, st)
-			st.WriteArrayEnd()
-		}
-		st.WriteArrayEnd()
+		st.WriteRaw(`,"histograms":`)
+		writeArray(st, s.Histograms, writeHPoint)
 	}
 	st.WriteObjectEnd()
+}
+
+func writeFPoint(st *jsoniter.Stream, p promql.FPoint) {
+	st.WriteArrayStart()
+	jsonutil.MarshalTimestamp(p.T, st)
+	st.WriteMore()
+	jsonutil.MarshalFloat(p.F, st)
+	st.WriteArrayEnd()
+}
+
+func writeHPoint(st *jsoniter.Stream, p promql.HPoint) {
+	st.WriteArrayStart()
+	jsonutil.MarshalTimestamp(p.T, st)
+	st.WriteMore()
+	jsonutil.MarshalHistogram(p.H, st)
+	st.WriteArrayEnd()
 }
 
 func writeSample(st *jsoniter.Stream, s promql.Sample) {
@@ -156,12 +143,5 @@ func writeLabels(st *jsoniter.Stream, ls labels.Labels) {
 }
 
 func writeLabelSets(st *jsoniter.Stream, sets []labels.Labels) {
-	st.WriteArrayStart()
-	for i, ls := range sets {
-		if i > 0 {
-			st.WriteMore()
-		}
-		writeLabels(st, ls)
-	}
-	st.WriteArrayEnd()
+	writeArray(st, sets, writeLabels)
 }

@@ -47,7 +47,7 @@ func formValues(ctx *fasthttp.RequestCtx, name string) []string {
 }
 
 func invalidParam(err error, name string) *promError {
-	return &promError{typ: promErrBadData, err: fmt.Errorf("invalid parameter %q: %w", name, err)}
+	return badData(fmt.Errorf("invalid parameter %q: %w", name, err))
 }
 
 func parseTimeParam(ctx *fasthttp.RequestCtx, name string, def time.Time) (time.Time, error) {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"maps"
 	"math"
 	"net/http"
 	"time"
@@ -27,13 +28,11 @@ func (s *Server) bindSessions() {
 }
 
 func sessionErr(err error) error {
-	if errorsIsNotFound(err) {
+	if errors.Is(err, store.ErrNotFound) {
 		return errNotFound("session")
 	}
 	return dbError(err)
 }
-
-func errorsIsNotFound(err error) bool { return err != nil && errors.Is(err, store.ErrNotFound) }
 
 // present reports the session as a client should see it now.
 func present(sess *workflow.Session, now int64) *workflow.Session {
@@ -140,11 +139,7 @@ func (s *Server) createSession(ctx *fasthttp.RequestCtx) error {
 }
 
 func (s *Server) updateSession(ctx *fasthttp.RequestCtx) error {
-	id, err := pathID(ctx)
-	if err != nil {
-		return err
-	}
-	body, err := s.decodeBody(ctx)
+	id, body, err := s.idAndBody(ctx)
 	if err != nil {
 		return err
 	}
@@ -162,19 +157,14 @@ func (s *Server) updateSession(ctx *fasthttp.RequestCtx) error {
 			return errProblem("status", "must be active or terminated")
 		}
 	}
-	now := nowMs()
-	sess, err := s.deps.Store.Sessions.Update(id, func(sess *workflow.Session) error {
+	return s.changeSession(ctx, id, func(sess *workflow.Session, now int64) error {
 		if wfID != nil {
 			sess.WorkflowID = *wfID
 		}
 		if data != nil {
 			merged := make(map[string]any, len(sess.Data)+len(data))
-			for k, v := range sess.Data {
-				merged[k] = v
-			}
-			for k, v := range data {
-				merged[k] = v
-			}
+			maps.Copy(merged, sess.Data)
+			maps.Copy(merged, data)
 			sess.Data = merged
 		}
 		if status != "" {
@@ -183,6 +173,12 @@ func (s *Server) updateSession(ctx *fasthttp.RequestCtx) error {
 		sess.UpdatedAt = now
 		return nil
 	})
+}
+
+// changeSession applies fn to a stored session at one instant and answers with the result.
+func (s *Server) changeSession(ctx *fasthttp.RequestCtx, id string, fn func(sess *workflow.Session, now int64) error) error {
+	now := nowMs()
+	sess, err := s.deps.Store.Sessions.Update(id, func(sess *workflow.Session) error { return fn(sess, now) })
 	if err != nil {
 		return sessionErr(err)
 	}
@@ -202,11 +198,7 @@ func (s *Server) deleteSession(ctx *fasthttp.RequestCtx) error {
 }
 
 func (s *Server) extendSession(ctx *fasthttp.RequestCtx) error {
-	id, err := pathID(ctx)
-	if err != nil {
-		return err
-	}
-	body, err := s.decodeBody(ctx)
+	id, body, err := s.idAndBody(ctx)
 	if err != nil {
 		return err
 	}
@@ -214,18 +206,13 @@ func (s *Server) extendSession(ctx *fasthttp.RequestCtx) error {
 	if err != nil {
 		return err
 	}
-	now := nowMs()
-	sess, err := s.deps.Store.Sessions.Update(id, func(sess *workflow.Session) error {
+	return s.changeSession(ctx, id, func(sess *workflow.Session, now int64) error {
 		if sess.Status == workflow.SessionTerminated {
 			return errProblem("status", "a terminated session cannot be extended")
 		}
 		sess.Extend(ext, now)
 		return nil
 	})
-	if err != nil {
-		return sessionErr(err)
-	}
-	return s.writeData(ctx, http.StatusOK, present(sess, now))
 }
 
 func (s *Server) terminateSession(ctx *fasthttp.RequestCtx) error {
@@ -233,15 +220,10 @@ func (s *Server) terminateSession(ctx *fasthttp.RequestCtx) error {
 	if err != nil {
 		return err
 	}
-	now := nowMs()
-	sess, err := s.deps.Store.Sessions.Update(id, func(sess *workflow.Session) error {
+	return s.changeSession(ctx, id, func(sess *workflow.Session, now int64) error {
 		sess.Terminate(now)
 		return nil
 	})
-	if err != nil {
-		return sessionErr(err)
-	}
-	return s.writeData(ctx, http.StatusOK, present(sess, now))
 }
 
 func (s *Server) cleanupSessions(ctx *fasthttp.RequestCtx) error {

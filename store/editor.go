@@ -24,7 +24,7 @@ func readEditor(tx *bolt.Tx) (workflow.EditorState, error) {
 	return st, nil
 }
 
-// Get returns the editor state; an empty state when none was ever stored.
+// Get returns the editor state, normalised; an empty state when none was ever stored.
 func (e *Editor) Get() (workflow.EditorState, error) {
 	var st workflow.EditorState
 	err := e.s.view(collStore, func(tx *bolt.Tx) error {
@@ -35,8 +35,9 @@ func (e *Editor) Get() (workflow.EditorState, error) {
 	return st, err
 }
 
-// Update applies fn to the state, sets LastUpdate to now (Unix ms) and stores it. fn may run
-// more than once, each time on a fresh copy; its error aborts the update and is returned as is.
+// Update applies fn to the state, normalises it, sets LastUpdate to now (Unix ms), stores it
+// and returns it. fn may run more than once, each time on a fresh copy; its error aborts the
+// update and is returned as is.
 func (e *Editor) Update(fn func(*workflow.EditorState) error) (workflow.EditorState, error) {
 	var st workflow.EditorState
 	err := e.s.batch(opWrite, collStore, func(tx *bolt.Tx) error {

@@ -71,16 +71,7 @@ func (ss *Sessions) List(f SessionFilter) ([]workflow.Session, error) {
 
 // Get returns the session, its status "expired" if past its expiry; ErrNotFound if absent.
 func (ss *Sessions) Get(id string) (*workflow.Session, error) {
-	var s *workflow.Session
-	err := ss.s.view(collSessions, func(tx *bolt.Tx) error {
-		v := tx.Bucket(bucketSessions).Get([]byte(id))
-		if v == nil {
-			return ErrNotFound
-		}
-		var err error
-		s, err = decodeSession([]byte(id), v)
-		return err
-	})
+	s, err := getRecord(ss.s, collSessions, bucketSessions, []byte(id), decodeSession)
 	if err != nil {
 		return nil, err
 	}
@@ -94,15 +85,7 @@ func (ss *Sessions) Create(sess *workflow.Session) error {
 	if err != nil {
 		return err
 	}
-	key := []byte(sess.ID)
-	err = ss.s.batch(opWrite, collSessions, func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketSessions)
-		if b.Get(key) != nil {
-			return ErrConflict
-		}
-		return b.Put(key, data)
-	})
-	if err != nil {
+	if err := insertRecord(ss.s, collSessions, bucketSessions, []byte(sess.ID), data); err != nil {
 		return err
 	}
 	ss.s.apply(Stats{SessionCount: 1})
@@ -112,51 +95,18 @@ func (ss *Sessions) Create(sess *workflow.Session) error {
 // Update applies fn to the stored session and stores the result, keeping its id. fn may run
 // more than once, each time on a fresh copy; its error aborts the update and is returned as is.
 func (ss *Sessions) Update(id string, fn func(*workflow.Session) error) (*workflow.Session, error) {
-	key := []byte(id)
-	var s *workflow.Session
-	err := ss.s.batch(opWrite, collSessions, func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketSessions)
-		v := b.Get(key)
-		if v == nil {
-			return ErrNotFound
-		}
-		cur, err := decodeSession(key, v)
-		if err != nil {
+	return updateRecord(ss.s, collSessions, bucketSessions, []byte(id), decodeSession, func(cur *workflow.Session) error {
+		if err := fn(cur); err != nil {
 			return err
 		}
-		if err := fn(cur); err != nil {
-			return &callerError{err}
-		}
 		cur.ID = id
-		data, err := encodeSession(cur)
-		if err != nil {
-			return &callerError{err}
-		}
-		s = cur
-		return b.Put(key, data)
-	})
-	if err != nil {
-		return nil, err
-	}
-	return s, nil
+		return nil
+	}, encodeSession)
 }
 
 // Delete removes the session and returns it; ErrNotFound if absent.
 func (ss *Sessions) Delete(id string) (*workflow.Session, error) {
-	key := []byte(id)
-	var s *workflow.Session
-	err := ss.s.batch(opDelete, collSessions, func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketSessions)
-		v := b.Get(key)
-		if v == nil {
-			return ErrNotFound
-		}
-		var err error
-		if s, err = decodeSession(key, v); err != nil {
-			return err
-		}
-		return b.Delete(key)
-	})
+	s, err := deleteRecord(ss.s, collSessions, bucketSessions, []byte(id), decodeSession)
 	if err != nil {
 		return nil, err
 	}

@@ -46,17 +46,7 @@ func encodeWorkflow(w *workflow.Workflow) ([]byte, error) {
 
 // Get returns the workflow with the id, or ErrNotFound.
 func (ws *Workflows) Get(id string) (*workflow.Workflow, error) {
-	var w *workflow.Workflow
-	err := ws.s.view(collWorkflows, func(tx *bolt.Tx) error {
-		v := tx.Bucket(bucketWorkflows).Get([]byte(id))
-		if v == nil {
-			return ErrNotFound
-		}
-		var err error
-		w, err = decodeWorkflow([]byte(id), v)
-		return err
-	})
-	return w, err
+	return getRecord(ws.s, collWorkflows, bucketWorkflows, []byte(id), decodeWorkflow)
 }
 
 // Create stores a new workflow; ErrConflict if its id is already stored.
@@ -65,15 +55,7 @@ func (ws *Workflows) Create(wf *workflow.Workflow) error {
 	if err != nil {
 		return err
 	}
-	key := []byte(wf.Metadata.ID)
-	err = ws.s.batch(opWrite, collWorkflows, func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketWorkflows)
-		if b.Get(key) != nil {
-			return ErrConflict
-		}
-		return b.Put(key, data)
-	})
-	if err != nil {
+	if err := insertRecord(ws.s, collWorkflows, bucketWorkflows, []byte(wf.Metadata.ID), data); err != nil {
 		return err
 	}
 	ws.refresh(wf.Metadata.ID)
@@ -111,31 +93,15 @@ func (ws *Workflows) Put(wf *workflow.Workflow) error {
 // Update applies fn to the stored workflow and stores the result, keeping its id. fn may run
 // more than once, each time on a fresh copy; its error aborts the update and is returned as is.
 func (ws *Workflows) Update(id string, fn func(*workflow.Workflow) error) (*workflow.Workflow, error) {
-	key := []byte(id)
 	var old shape
-	var w *workflow.Workflow
-	err := ws.s.batch(opWrite, collWorkflows, func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketWorkflows)
-		v := b.Get(key)
-		if v == nil {
-			return ErrNotFound
-		}
-		cur, err := decodeWorkflow(key, v)
-		if err != nil {
-			return err
-		}
+	w, err := updateRecord(ws.s, collWorkflows, bucketWorkflows, []byte(id), decodeWorkflow, func(cur *workflow.Workflow) error {
 		old = shape{Nodes: make([]struct{}, len(cur.Nodes)), Edges: make([]struct{}, len(cur.Edges))}
 		if err := fn(cur); err != nil {
-			return &callerError{err}
+			return err
 		}
 		cur.Metadata.ID = id
-		data, err := encodeWorkflow(cur)
-		if err != nil {
-			return &callerError{err}
-		}
-		w = cur
-		return b.Put(key, data)
-	})
+		return nil
+	}, encodeWorkflow)
 	if err != nil {
 		return nil, err
 	}
@@ -146,20 +112,7 @@ func (ws *Workflows) Update(id string, fn func(*workflow.Workflow) error) (*work
 
 // Delete removes the workflow and returns it; ErrNotFound if absent.
 func (ws *Workflows) Delete(id string) (*workflow.Workflow, error) {
-	key := []byte(id)
-	var w *workflow.Workflow
-	err := ws.s.batch(opDelete, collWorkflows, func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketWorkflows)
-		v := b.Get(key)
-		if v == nil {
-			return ErrNotFound
-		}
-		var err error
-		if w, err = decodeWorkflow(key, v); err != nil {
-			return err
-		}
-		return b.Delete(key)
-	})
+	w, err := deleteRecord(ws.s, collWorkflows, bucketWorkflows, []byte(id), decodeWorkflow)
 	if err != nil {
 		return nil, err
 	}

@@ -160,26 +160,19 @@ func (w *Workflow) Normalize() {
 // withDefaults fills zero limits from DefaultLimits.
 func (l Limits) withDefaults() Limits {
 	d := DefaultLimits()
-	if l.MaxNodes <= 0 {
-		l.MaxNodes = d.MaxNodes
-	}
-	if l.MaxEdges <= 0 {
-		l.MaxEdges = d.MaxEdges
-	}
-	if l.MaxName <= 0 {
-		l.MaxName = d.MaxName
-	}
-	if l.MaxDescription <= 0 {
-		l.MaxDescription = d.MaxDescription
-	}
-	if l.MaxTags <= 0 {
-		l.MaxTags = d.MaxTags
-	}
-	if l.MaxDepth <= 0 {
-		l.MaxDepth = d.MaxDepth
-	}
-	if l.MaxBodyBytes <= 0 {
-		l.MaxBodyBytes = d.MaxBodyBytes
-	}
+	positiveOr(&l.MaxNodes, d.MaxNodes)
+	positiveOr(&l.MaxEdges, d.MaxEdges)
+	positiveOr(&l.MaxName, d.MaxName)
+	positiveOr(&l.MaxDescription, d.MaxDescription)
+	positiveOr(&l.MaxTags, d.MaxTags)
+	positiveOr(&l.MaxDepth, d.MaxDepth)
+	positiveOr(&l.MaxBodyBytes, d.MaxBodyBytes)
 	return l
+}
+
+// positiveOr replaces a zero or negative *v with d.
+func positiveOr(v *int, d int) {
+	if *v <= 0 {
+		*v = d
+	}
 }

@@ -30,55 +30,47 @@ func metadataFromMap(m map[string]any, c *collector) Metadata {
 		Author:      c.optionalString(m, "author", l, ""),
 		CreatedAt:   c.millis(m, "createdAt", l),
 		UpdatedAt:   c.millis(m, "updatedAt", l),
-		Tags:        tagsFromMap(m, l, c),
+		Tags:        stringArray(m, "tags", l, c),
 	}
 	return md
 }
 
-// tagsFromMap reads a string array; absent or null gives [].
-func tagsFromMap(m map[string]any, l loc, c *collector) []string {
-	a, ok := c.array(m, "tags", l)
+// stringArray reads the string array under key; absent or null gives [].
+func stringArray(m map[string]any, key string, l loc, c *collector) []string {
+	a, ok := c.array(m, key, l)
 	if !ok {
 		return []string{}
 	}
-	tags := make([]string, 0, len(a))
+	out := make([]string, 0, len(a))
 	for i, v := range a {
 		s, ok := v.(string)
 		if !ok {
-			c.add(loc{base: l.f("tags"), idx: i}.f(""), "must be a string")
+			c.add(loc{base: l.f(key), idx: i}.f(""), "must be a string")
 			continue
 		}
-		tags = append(tags, s)
+		out = append(out, s)
 	}
-	return tags
+	return out
 }
 
 // nodesFromValue reads the node array under key; absent or null gives [].
 func nodesFromValue(m map[string]any, key string, c *collector) []Node {
-	a, ok := c.array(m, key, at(""))
-	if !ok {
-		return []Node{}
-	}
-	nodes := make([]Node, 0, len(a))
-	for i, v := range a {
-		l := loc{base: key, idx: i}
-		o, ok := v.(map[string]any)
-		if !ok {
-			c.add(l.f(""), "must be an object")
-			continue
-		}
-		nodes = append(nodes, sanitizeNode(o, l, c))
-	}
-	return nodes
+	return objectsFromValue(m, key, c, sanitizeNode)
 }
 
 // edgesFromValue reads the edge array under key; absent or null gives [].
 func edgesFromValue(m map[string]any, key string, c *collector) []Edge {
+	return objectsFromValue(m, key, c, sanitizeEdge)
+}
+
+// objectsFromValue sanitises each object of the array under key, located by its index;
+// absent or null gives [].
+func objectsFromValue[T any](m map[string]any, key string, c *collector, sanitize func(map[string]any, loc, *collector) T) []T {
 	a, ok := c.array(m, key, at(""))
 	if !ok {
-		return []Edge{}
+		return []T{}
 	}
-	edges := make([]Edge, 0, len(a))
+	out := make([]T, 0, len(a))
 	for i, v := range a {
 		l := loc{base: key, idx: i}
 		o, ok := v.(map[string]any)
@@ -86,9 +78,9 @@ func edgesFromValue(m map[string]any, key string, c *collector) []Edge {
 			c.add(l.f(""), "must be an object")
 			continue
 		}
-		edges = append(edges, sanitizeEdge(o, l, c))
+		out = append(out, sanitize(o, l, c))
 	}
-	return edges
+	return out
 }
 
 // SanitizeNode builds a node from a decoded object, dropping unknown keys and coercing flags

@@ -45,7 +45,7 @@ func ApplyUpdate(w *Workflow, patch map[string]any, lim Limits, now int64) []Pro
 		md.Author = c.optionalString(meta, "author", l, "")
 	}
 	if _, ok := meta["tags"]; ok {
-		md.Tags = tagsFromMap(meta, l, c)
+		md.Tags = stringArray(meta, "tags", l, c)
 	}
 	md.UpdatedAt = now
 	if _, ok := patch["nodes"]; ok {

@@ -11,25 +11,8 @@ import (
 func TestDepartureBurstKeepsSurvivors(t *testing.T) {
 	const total, leaving = 300, 250
 	s := startServer(t, Options{})
-	clients := make([]*testClient, total)
-	dialed := make(chan int, total)
-	for i := range total {
-		dialed <- i
-	}
-	close(dialed)
+	clients := s.dialMany(t, total)
 	var wg sync.WaitGroup
-	for range 16 { // bounded dialing concurrency
-		wg.Go(func() {
-			for i := range dialed {
-				clients[i] = s.dial(t)
-			}
-		})
-	}
-	wg.Wait()
-	if t.Failed() {
-		t.FailNow()
-	}
-	s.connectedEquals(t, total)
 
 	gone := make(map[string]bool, leaving)
 	for _, c := range clients[:leaving] {

@@ -17,26 +17,9 @@ func TestGaugeEqualsSurvivors(t *testing.T) {
 	// which the default queue must absorb.
 	s := startServer(t, Options{})
 
-	clients := make([]*testClient, total)
+	clients := s.dialMany(t, total)
 	readerDone := make([]chan struct{}, total)
 	var wg sync.WaitGroup
-	dialed := make(chan int, total)
-	for range total {
-		dialed <- len(dialed)
-	}
-	close(dialed)
-	for range 16 { // bounded dialing concurrency
-		wg.Go(func() {
-			for i := range dialed {
-				clients[i] = s.dial(t)
-			}
-		})
-	}
-	wg.Wait()
-	if t.Failed() {
-		t.FailNow()
-	}
-	s.connectedEquals(t, total)
 
 	// Every client drains what it is sent (the others' client.disconnected), as a browser would.
 	for i, c := range clients {

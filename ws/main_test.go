@@ -198,6 +198,31 @@ func eventually(t testing.TB, what string, cond func() bool) {
 	}
 }
 
+// dialMany dials n clients, 16 at a time, and waits until all n are counted.
+func (s *testServer) dialMany(t testing.TB, n int) []*testClient {
+	t.Helper()
+	clients := make([]*testClient, n)
+	next := make(chan int, n)
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Go(func() {
+			for i := range next {
+				clients[i] = s.dial(t)
+			}
+		})
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+	s.connectedEquals(t, n)
+	return clients
+}
+
 // connectedEquals waits until Count and the observer's gauge both equal n.
 func (s *testServer) connectedEquals(t testing.TB, n int) {
 	t.Helper()
