@@ -44,7 +44,7 @@ func dashboardExprs(b *testing.B) []string {
 
 // expandExpr substitutes the variables as the page's expand does (web/static/app.js).
 func expandExpr(expr string, step, interval int) string {
-	rate := strconv.Itoa(max(4*step, 4*interval)) + "s"
+	rate := strconv.Itoa(max(step+interval, 4*interval)) + "s" // Grafana's $__rate_interval, as web/static/app.js
 	r := strings.NewReplacer("$__rate_interval", rate, "${__rate_interval}", rate, "$__interval", strconv.Itoa(step)+"s",
 		"${job}", testJob, "$job", testJob, "${instance}", ".*", "$instance", ".*")
 	return r.Replace(expr)

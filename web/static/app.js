@@ -82,9 +82,11 @@ function stepFor(span) {
   return Math.max(gf.interval, Math.ceil(span / POINTS));
 }
 
-// expand substitutes the Grafana variables the dashboard uses.
+// expand substitutes the Grafana variables the dashboard uses. $__rate_interval follows
+// Grafana's definition, max($__interval + scrape interval, 4 × scrape interval), so the page
+// and Grafana on the same data source draw the same numbers.
 export function expand(expr, step) {
-  const rate = Math.max(4 * step, 4 * gf.interval);
+  const rate = Math.max(step + gf.interval, 4 * gf.interval);
   return expr
     .replaceAll("$__rate_interval", rate + "s")
     .replaceAll("${__rate_interval}", rate + "s")
