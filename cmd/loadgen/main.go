@@ -64,7 +64,7 @@ func run(bin, logLevel string, conns int, duration time.Duration, seed int) erro
 		return err
 	}
 	time.Sleep(time.Second)
-	fmt.Printf("idle RSS: %.1f MB\n", rssMB(cmd.Process.Pid))
+	fmt.Printf("idle RSS: %.1f MB (%s)\n", rssMB(cmd.Process.Pid), rssParts(cmd.Process.Pid))
 
 	var id string
 	for i := 0; i < seed; i++ {
@@ -103,6 +103,7 @@ func run(bin, logLevel string, conns int, duration time.Duration, seed int) erro
 		rps, p50, p99, errs, maxRSS := measure(client, conns, duration, cmd.Process.Pid, s.method, s.path, s.body, s.want)
 		fmt.Printf("%-22s %10.0f %10s %10s %10.1f %8d\n", s.name, rps, p50, p99, maxRSS, errs)
 	}
+	fmt.Printf("after the load: RSS %.1f MB (%s)\n", rssMB(cmd.Process.Pid), rssParts(cmd.Process.Pid))
 	return nil
 }
 
@@ -195,7 +196,16 @@ func measure(client *fasthttp.HostClient, conns int, d time.Duration, pid int, m
 }
 
 // rssMB reads the resident set size of a process from /proc.
-func rssMB(pid int) float64 {
+func rssMB(pid int) float64 { return statusMB(pid, "VmRSS:") }
+
+// rssParts reads the anonymous and file-backed parts of the resident set (bbolt's mapped file
+// pages are file-backed: the kernel may drop them under pressure).
+func rssParts(pid int) string {
+	return fmt.Sprintf("anon %.1f MB, file %.1f MB", statusMB(pid, "RssAnon:"), statusMB(pid, "RssFile:"))
+}
+
+// statusMB reads one kB field of /proc/<pid>/status in MB.
+func statusMB(pid int, field string) float64 {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0
@@ -203,7 +213,7 @@ func rssMB(pid int) float64 {
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+		if rest, ok := strings.CutPrefix(sc.Text(), field); ok {
 			kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")))
 			return float64(kb) / 1024
 		}
