@@ -207,6 +207,9 @@ func BenchmarkSamplerTick(b *testing.B) {
 	}
 	tick := 0
 	run := func(n int) (perTick time.Duration, allocs float64) {
+		if n <= 0 {
+			return 0, 0
+		}
 		var m0, m1 runtime.MemStats
 		runtime.ReadMemStats(&m0)
 		start := time.Now()
