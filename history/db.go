@@ -1,6 +1,14 @@
 // Package history keeps the binary's own metric history: it samples the exposition every
 // interval, stores the samples as Gorilla XOR chunks in its own bbolt file, enforces
 // retention, and answers the PromQL engine as a storage.Queryable.
+//
+// Long-range queries read downsampled data when their step allows: every two-hour block
+// is also kept at 1 m and 5 m resolution (the last sample of each window, with its own
+// timestamp), and a selection reads the coarsest copy no coarser than the query's step
+// that still puts four samples in its range, or 1 m for a plain selector (downsample.go).
+// Queries without a step and functions that count samples or look for extremes read raw
+// samples. The last two hours (the open chunks) are never stored downsampled: they are
+// read from the raw samples, thinned as they are read to the resolution of the rest.
 package history
 
 import (
@@ -85,6 +93,7 @@ type DB struct {
 	lastSample atomic.Int64 // ms; 0 before the first sample
 	ckErrors   atomic.Uint64
 	fileBytes  atomic.Int64
+	rawOnly    atomic.Bool // queries read raw samples whatever their step, to compare with them
 }
 
 // Open opens or creates the history file. A file that cannot be read as history is moved
@@ -152,12 +161,21 @@ func (d *DB) openFile() (err error) {
 	// truncate per step. Set before the first write, which grows a new file.
 	bdb.AllocSize = fileGrowStep
 	err = bdb.Update(func(tx *bolt.Tx) error {
+		var backfill []int // copies the file does not hold yet
 		for _, name := range [][]byte{bucketSeries, bucketBlocks, bucketHead, bucketMeta} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
 			}
 		}
-		return nil
+		for i, r := range resolutions {
+			if tx.Bucket(r.bucket) == nil {
+				backfill = append(backfill, i)
+			}
+			if _, err := tx.CreateBucketIfNotExists(r.bucket); err != nil {
+				return err
+			}
+		}
+		return backfillDownsampled(tx, backfill)
 	})
 	if err != nil {
 		return fmt.Errorf("%w: %v", errCorruptFile, err)

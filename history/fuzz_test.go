@@ -61,5 +61,14 @@ func FuzzDecodeChunk(f *testing.F) {
 		if head.NumSamples() != info.n {
 			t.Fatalf("re-encoded %d samples, want %d", head.NumSamples(), info.n)
 		}
+		for _, counter := range []bool{false, true} {
+			ds, err := downsampleChunk(chunkMeta{mint: info.mint, maxt: info.maxt, data: b}, 60_000, counter, chunkenc.NewXORChunk())
+			if err != nil {
+				t.Fatalf("accepted chunk does not downsample: %v", err)
+			}
+			if dinfo, err := decodeChunk(ds.data); err != nil || dinfo.n > info.n || dinfo.mint != ds.mint || dinfo.maxt != info.maxt {
+				t.Fatalf("downsampled %d samples [%d,%d] to %+v (%v)", info.n, info.mint, info.maxt, dinfo, err)
+			}
+		}
 	})
 }

@@ -26,6 +26,14 @@ type chunksIterator[T ~int64] struct {
 	t      int64
 	v      float64
 	err    error
+
+	// Chunks from thinFrom on are raw chunks of a query that reads the resolution res
+	// (ms, 0: raw) from the file: decode keeps the last sample of each of its windows, as
+	// the file's copies do, so the engine sees one resolution over the whole range and
+	// the newest sample is always kept.
+	thinFrom int
+	res      int64
+	counter  bool
 }
 
 func (it *chunksIterator[T]) reset(chunks []chunkMeta) {
@@ -53,7 +61,32 @@ func (it *chunksIterator[T]) decode(i int) {
 	}
 	if err := it.cur.Err(); err != nil {
 		it.fail(err)
+		return
 	}
+	if it.res > 0 {
+		if i >= it.thinFrom {
+			it.thin()
+		}
+		// Chunks are cut on window starts, resolution windows end on them: the first
+		// sample of the next chunk, not this chunk's last, is the last of their window.
+		if n := len(it.ts); n > 0 && i+1 < len(it.chunks) && resKey(it.ts[n-1], it.res) == resKey(it.chunks[i+1].mint, it.res) {
+			it.ts, it.vs = it.ts[:n-1], it.vs[:n-1]
+		}
+	}
+}
+
+// thin keeps, of the decoded samples, the last of each window of resolution it.res and,
+// for a counter, the last before each decrease, as downsampleChunk does.
+func (it *chunksIterator[T]) thin() {
+	n, k := len(it.ts), 0
+	for j := range n {
+		if j+1 < n && resKey(it.ts[j], it.res) == resKey(it.ts[j+1], it.res) && !(it.counter && it.vs[j+1] < it.vs[j]) {
+			continue
+		}
+		it.ts[k], it.vs[k] = it.ts[j], it.vs[j]
+		k++
+	}
+	it.ts, it.vs = it.ts[:k], it.vs[:k]
 }
 
 // Next advances to the next sample.

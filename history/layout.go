@@ -66,6 +66,7 @@ func parseBlockKey(k []byte) (windowStart int64, seq uint32, ok bool) {
 type blockChunk struct {
 	id uint32
 	chunkMeta
+	counter bool // of a counter-like series, for downsampling; not stored
 }
 
 // encodeBlock packs chunks, all inside the window starting at windowStart, sorted by

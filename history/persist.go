@@ -123,6 +123,7 @@ type checkpointWork struct {
 	full    []chunkMeta // pending full chunks
 	head    *headEntry  // the open chunk's part of the head log record; nil when unchanged
 	headLen int         // length of the open chunk written
+	counter bool        // the series only grows but for resets (counterLike)
 }
 
 // checkpoint writes new series, full chunks and changed open chunks in one transaction.
@@ -149,6 +150,9 @@ func (d *DB) checkpoint() error {
 			continue
 		}
 		w := checkpointWork{s: s, full: slices.Clone(s.pending)}
+		if len(w.full) > 0 {
+			w.counter = counterLike(s.lset, d.meta)
+		}
 		if !s.persisted {
 			w.labels = encodeLabels(s.lset)
 		}
@@ -185,7 +189,11 @@ func (d *DB) checkpoint() error {
 		records = encodeHeadRecords(snapshot, entries)
 	}
 	blocks := groupBlocks(work)
+	copies, dsErr := downsampleBlocks(blocks)
 	err := d.bdb.Update(func(tx *bolt.Tx) error {
+		if dsErr != nil {
+			return dsErr // full chunks come from the appender: never expected
+		}
 		sb := tx.Bucket(bucketSeries)
 		sb.FillPercent = 1.0 // ids only grow
 		for _, w := range work {
@@ -202,6 +210,11 @@ func (d *DB) checkpoint() error {
 		}
 		if err := putBlocks(tx.Bucket(bucketBlocks), blocks); err != nil {
 			return err
+		}
+		for i, res := range resolutions {
+			if err := putBlocks(tx.Bucket(res.bucket), copies[i]); err != nil {
+				return err
+			}
 		}
 		if meta != nil {
 			return tx.Bucket(bucketMeta).Put(metadataKey, meta)
@@ -256,18 +269,23 @@ func groupBlocks(work []checkpointWork) map[int64][]blockChunk {
 	for _, w := range work {
 		for _, c := range w.full {
 			ws := window(c.mint) * chunkWindow
-			out[ws] = append(out[ws], blockChunk{id: w.s.id, chunkMeta: c})
+			out[ws] = append(out[ws], blockChunk{id: w.s.id, chunkMeta: c, counter: w.counter})
 		}
 	}
 	for _, list := range out {
-		slices.SortFunc(list, func(a, b blockChunk) int {
-			if a.id != b.id {
-				return int64Cmp(int64(a.id), int64(b.id))
-			}
-			return int64Cmp(a.mint, b.mint)
-		})
+		sortBlockChunks(list)
 	}
 	return out
+}
+
+// sortBlockChunks sorts chunks by (series id, mint), the order of a block's index.
+func sortBlockChunks(list []blockChunk) {
+	slices.SortFunc(list, func(a, b blockChunk) int {
+		if a.id != b.id {
+			return int64Cmp(int64(a.id), int64(b.id))
+		}
+		return int64Cmp(a.mint, b.mint)
+	})
 }
 
 // putBlocks writes each window's chunks as a new block after the window's existing ones.
@@ -397,17 +415,8 @@ func (d *DB) enforceRetention(cutoff int64) error {
 	oldest := make(map[uint32]int64, len(ids)) // the first chunk kept in the file, per series
 	err := d.bdb.Update(func(tx *bolt.Tx) error {
 		bb := tx.Bucket(bucketBlocks)
-		var doomed [][]byte
-		c := bb.Cursor()
-		for k, _ := c.First(); k != nil; k, _ = c.Next() {
-			ws, _, ok := parseBlockKey(k)
-			if ok && ws+chunkWindow > cutoff {
-				break // every chunk of a block ends before its window does
-			}
-			doomed = append(doomed, bytes.Clone(k))
-		}
-		for _, k := range doomed {
-			if err := bb.Delete(k); err != nil {
+		for _, name := range blockBuckets() {
+			if err := deleteBlocksBefore(tx.Bucket(name), cutoff); err != nil {
 				return err
 			}
 		}
@@ -464,6 +473,34 @@ func (d *DB) enforceRetention(cutoff int64) error {
 	})
 	if err != nil {
 		return fmt.Errorf("history retention: %w", err)
+	}
+	return nil
+}
+
+// blockBuckets are the buckets of raw blocks and of their downsampled copies.
+func blockBuckets() [][]byte {
+	out := [][]byte{bucketBlocks}
+	for _, r := range resolutions {
+		out = append(out, r.bucket)
+	}
+	return out
+}
+
+// deleteBlocksBefore deletes the blocks of bb whose window ends at or before cutoff.
+func deleteBlocksBefore(bb *bolt.Bucket, cutoff int64) error {
+	var doomed [][]byte
+	c := bb.Cursor()
+	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		ws, _, ok := parseBlockKey(k)
+		if ok && ws+chunkWindow > cutoff {
+			break // every chunk of a block ends before its window does
+		}
+		doomed = append(doomed, bytes.Clone(k))
+	}
+	for _, k := range doomed {
+		if err := bb.Delete(k); err != nil {
+			return err
+		}
 	}
 	return nil
 }

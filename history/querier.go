@@ -99,15 +99,17 @@ func (d *DB) matching(mint, maxt int64, ms []*labels.Matcher) []*series {
 
 // pick is one series a Select returns, and where its chunks are.
 type pick struct {
-	id     uint32
-	lset   labels.Labels
-	chunks []chunkMeta // from the file, then the copies held in memory
-	mem    []chunkMeta
-	memMin int64
+	id      uint32
+	lset    labels.Labels
+	chunks  []chunkMeta // from the file, then the copies held in memory
+	mem     []chunkMeta
+	memMin  int64
+	counter bool // counterLike, when the chunks in memory are to be thinned
 }
 
 // Select returns the matching series, sorted by labels, with their chunks overlapping the
-// query range. With hints.Func "series" it returns labels only.
+// query range. With hints.Func "series" it returns labels only. The hints choose the
+// resolution of the chunks read from the file (pickResolution).
 func (q *querier) Select(_ context.Context, _ bool, hints *storage.SelectHints, ms ...*labels.Matcher) storage.SeriesSet {
 	mint, maxt := q.mint, q.maxt
 	if hints != nil {
@@ -115,6 +117,10 @@ func (q *querier) Select(_ context.Context, _ bool, hints *storage.SelectHints, 
 	}
 	labelsOnly := hints != nil && hints.Func == "series"
 	d := q.d
+	bucket, res := bucketBlocks, int64(0)
+	if r := pickResolution(hints); r >= 0 && !d.rawOnly.Load() {
+		bucket, res = resolutions[r].bucket, resolutions[r].step
+	}
 	d.mu.Lock()
 	gen := d.ckGen
 	found := d.matching(mint, maxt, ms)
@@ -123,11 +129,12 @@ func (q *querier) Select(_ context.Context, _ bool, hints *storage.SelectHints, 
 		picks[i] = pick{id: s.id, lset: s.lset, memMin: s.firstMemMint()}
 		if !labelsOnly {
 			picks[i].mem = s.memChunks(mint, maxt)
+			picks[i].counter = res > 0 && len(picks[i].mem) > 0 && counterLike(s.lset, d.meta)
 		}
 	}
 	d.mu.Unlock()
 	if !labelsOnly && len(picks) > 0 {
-		if err := q.readBlocks(picks, mint, maxt, gen); err != nil {
+		if err := q.readBlocks(picks, bucket, mint, maxt, gen); err != nil {
 			return storage.ErrSeriesSet(err)
 		}
 	}
@@ -137,7 +144,7 @@ func (q *querier) Select(_ context.Context, _ bool, hints *storage.SelectHints, 
 		p := &picks[i]
 		chunks := append(p.chunks, p.mem...)
 		if len(chunks) > 0 || labelsOnly {
-			out = append(out, listSeries{lset: p.lset, chunks: chunks})
+			out = append(out, listSeries{lset: p.lset, chunks: chunks, memFrom: len(p.chunks), res: res, counter: p.counter})
 		}
 	}
 	return &listSet{list: out, i: -1}
@@ -146,10 +153,11 @@ func (q *querier) Select(_ context.Context, _ bool, hints *storage.SelectHints, 
 // errStopBlocks ends a walk over blocks early.
 var errStopBlocks = errors.New("stop")
 
-// readBlocks adds to each pick its chunks in the file overlapping [mint, maxt], aliasing a
-// read transaction of the querier that holds every chunk checkpointed up to gen. Picks
-// and block indexes are both walked in id order.
-func (q *querier) readBlocks(picks []pick, mint, maxt int64, gen uint64) error {
+// readBlocks adds to each pick its chunks in the file overlapping [mint, maxt], from the
+// blocks of bucket (raw or a downsampled copy), aliasing a read transaction of the querier
+// that holds every chunk checkpointed up to gen. Picks and block indexes are both walked
+// in id order. The chunks in memory, which follow, are always raw.
+func (q *querier) readBlocks(picks []pick, bucket []byte, mint, maxt int64, gen uint64) error {
 	slices.SortFunc(picks, func(a, b pick) int { return int64Cmp(int64(a.id), int64(b.id)) })
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -161,7 +169,7 @@ func (q *querier) readBlocks(picks []pick, mint, maxt int64, gen uint64) error {
 	if mint > math.MinInt64+chunkWindow {
 		from = window(mint) * chunkWindow // every chunk lies inside its block's window
 	}
-	err = forEachBlock(tx.Bucket(bucketBlocks), from, func(bl *block) error {
+	err = forEachBlock(tx.Bucket(bucket), from, func(bl *block) error {
 		if bl.start > maxt {
 			return errStopBlocks
 		}
@@ -264,20 +272,25 @@ func (s *listSet) At() storage.Series              { return &s.list[s.i] }
 func (*listSet) Err() error                        { return nil }
 func (*listSet) Warnings() annotations.Annotations { return nil }
 
-// listSeries is one series and its chunks, oldest first.
+// listSeries is one series and its chunks, oldest first: those read from the file, then
+// from memFrom on the raw ones held in memory, which its iterator thins to resolution res
+// (0: raw) as the file's copies are, keeping the samples before a counter's resets.
 type listSeries struct {
-	lset   labels.Labels
-	chunks []chunkMeta
+	lset    labels.Labels
+	chunks  []chunkMeta
+	memFrom int
+	res     int64
+	counter bool
 }
 
 func (s *listSeries) Labels() labels.Labels { return s.lset }
 
 func (s *listSeries) Iterator(it chunkenc.Iterator) chunkenc.Iterator {
-	if ci, ok := it.(*chunksIterator[int64]); ok {
-		ci.reset(s.chunks)
-		return ci
+	ci, ok := it.(*chunksIterator[int64])
+	if !ok {
+		ci = &chunksIterator[int64]{}
 	}
-	ci := &chunksIterator[int64]{}
 	ci.reset(s.chunks)
+	ci.thinFrom, ci.res, ci.counter = s.memFrom, s.res, s.counter
 	return ci
 }

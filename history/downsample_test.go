@@ -1,0 +1,384 @@
+package history
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/value"
+	"github.com/prometheus/prometheus/promql"
+	"github.com/prometheus/prometheus/storage"
+	"github.com/prometheus/prometheus/tsdb/chunkenc"
+	bolt "go.etcd.io/bbolt"
+)
+
+const (
+	dayTicks   = 8640 // 24 h of 10 s ticks
+	resetTick  = 5003 // the counter restarts from zero
+	goneTick   = 4321 // ds_gone disappears
+	dashStep   = 360 * time.Second
+	dashWindow = "370s" // $__rate_interval at that step
+)
+
+// dayExposition is tick i of a day: a steady counter that restarts once, a wobbling
+// gauge, a classic histogram and a gauge that disappears mid-day.
+func dayExposition(i int) []byte {
+	var b strings.Builder
+	c := 3 * i
+	if i >= resetTick {
+		c = 3 * (i - resetTick)
+	}
+	fmt.Fprintf(&b, "# TYPE ds_requests_total counter\nds_requests_total %d\n", c)
+	fmt.Fprintf(&b, "# TYPE ds_queue gauge\nds_queue %g\n", math.Round(500+200*math.Sin(float64(i)/300)))
+	b.WriteString("# TYPE ds_latency_seconds histogram\n")
+	// Per tick: 2 under 0.1 s, 1 more under 0.5 s, every third tick 1 more beyond.
+	fmt.Fprintf(&b, "ds_latency_seconds_bucket{le=\"0.1\"} %d\n", 2*i)
+	fmt.Fprintf(&b, "ds_latency_seconds_bucket{le=\"0.5\"} %d\n", 3*i)
+	fmt.Fprintf(&b, "ds_latency_seconds_bucket{le=\"+Inf\"} %d\n", 3*i+i/3)
+	fmt.Fprintf(&b, "ds_latency_seconds_count %d\n", 3*i+i/3)
+	if i < goneTick {
+		fmt.Fprintf(&b, "# TYPE ds_gone gauge\nds_gone %d\n", i%7)
+	}
+	return []byte(b.String())
+}
+
+// appendDay appends ticks [from, to) of dayExposition, checkpointing every simulated
+// hour as Run does every minute, so that full windows reach the file as blocks.
+func appendDay(t testing.TB, d *DB, from, to int) {
+	t.Helper()
+	for i := from; i < to; i++ {
+		if err := d.Append(t0+int64(i)*step10s, dayExposition(i)); err != nil {
+			t.Fatal(err)
+		}
+		if i%360 == 359 {
+			if err := d.checkpoint(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+// dayRange runs expr over the day as the page does at 24 h, downsampled or raw.
+func dayRange(t *testing.T, d *DB, expr string, raw bool) promql.Matrix {
+	t.Helper()
+	d.rawOnly.Store(raw)
+	defer d.rawOnly.Store(false)
+	return rangeQuery(t, d, expr, t0+int64(dashStep/time.Millisecond), t0+dayTicks*step10s, dashStep)
+}
+
+func TestDownsampledQueriesMatchRaw(t *testing.T) {
+	d := openTest(t, tempPath(t))
+	appendDay(t, d, 0, dayTicks)
+	within := func(rel float64) func(got, want float64) bool {
+		return func(got, want float64) bool {
+			return math.Abs(got-want) <= rel*math.Abs(want) || (math.IsNaN(got) && math.IsNaN(want))
+		}
+	}
+	exact := func(got, want float64) bool { return got == want }
+	for _, c := range []struct {
+		expr string
+		ok   func(got, want float64) bool
+	}{
+		{`rate(ds_requests_total[` + dashWindow + `])`, within(0.02)},
+		{`increase(ds_requests_total[` + dashWindow + `])`, within(0.02)},
+		{`histogram_quantile(0.9, sum by (le) (rate(ds_latency_seconds_bucket[` + dashWindow + `])))`, within(0.02)},
+		{`avg_over_time(ds_queue[` + dashWindow + `])`, within(0.02)},
+		// Every evaluation time is on the 1 m grid: the last sample of its window is
+		// the sample the raw lookup finds.
+		{`ds_queue`, exact},
+		{`sum(ds_queue)`, exact},
+	} {
+		t.Run(c.expr, func(t *testing.T) {
+			got, want := dayRange(t, d, c.expr, false), dayRange(t, d, c.expr, true)
+			if len(got) != 1 || len(want) != 1 {
+				t.Fatalf("%d series downsampled, %d raw", len(got), len(want))
+			}
+			g, w := got[0].Floats, want[0].Floats
+			if len(g) != len(w) || len(w) < 230 {
+				t.Fatalf("%d points downsampled, %d raw", len(g), len(w))
+			}
+			for i := range w {
+				if g[i].T != w[i].T || !c.ok(g[i].F, w[i].F) {
+					t.Fatalf("point %d at %s: downsampled %v, raw %v", i, time.UnixMilli(w[i].T).UTC().Format(time.TimeOnly), g[i].F, w[i].F)
+				}
+			}
+		})
+	}
+
+	// Across the restart the rate stays that of the counter: 3 per 10 s.
+	m := dayRange(t, d, `rate(ds_requests_total[`+dashWindow+`])`, false)
+	resetAt := t0 + resetTick*step10s
+	for _, p := range m[0].Floats {
+		if p.T > resetAt-int64(dashStep/time.Millisecond) && p.T < resetAt+int64(2*dashStep/time.Millisecond) && math.Abs(p.F-0.3) > 0.3*0.05 {
+			t.Errorf("rate across the reset at %s = %g, want 0.3", time.UnixMilli(p.T).UTC().Format(time.TimeOnly), p.F)
+		}
+	}
+
+	// A series that disappears ends where it ends in the raw samples, give or take a step.
+	last := func(raw bool) int64 {
+		m := dayRange(t, d, `ds_gone`, raw)
+		if len(m) != 1 {
+			t.Fatalf("ds_gone: %d series", len(m))
+		}
+		return m[0].Floats[len(m[0].Floats)-1].T
+	}
+	if g, w := last(false), last(true); g < w-int64(dashStep/time.Millisecond) || g > w+int64(dashStep/time.Millisecond) {
+		t.Errorf("ds_gone ends at %s downsampled, %s raw", time.UnixMilli(g).UTC(), time.UnixMilli(w).UTC())
+	}
+}
+
+// selectCount returns the samples a Select with hints reads for the series of name.
+func selectCount(t *testing.T, d *DB, name string, hints *storage.SelectHints) int {
+	t.Helper()
+	q, err := d.Querier(hints.Start, hints.End)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	ss := q.Select(context.Background(), false, hints, labels.MustNewMatcher(labels.MatchEqual, "__name__", name))
+	n := 0
+	var prev int64 = math.MinInt64
+	for ss.Next() {
+		it := ss.At().Iterator(nil)
+		for it.Next() == chunkenc.ValFloat {
+			ts, _ := it.At()
+			if ts <= prev {
+				t.Fatalf("sample at %d after %d", ts, prev)
+			}
+			prev = ts
+			n++
+		}
+		if it.Err() != nil {
+			t.Fatal(it.Err())
+		}
+	}
+	return n
+}
+
+func TestSelectReadsTheResolutionTheHintsAllow(t *testing.T) {
+	d := openTest(t, tempPath(t))
+	appendDay(t, d, 0, dayTicks)
+	start, end := t0, t0+dayTicks*step10s
+	hints := func(step, rng time.Duration, fn string) *storage.SelectHints {
+		return &storage.SelectHints{Start: start, End: end, Step: step.Milliseconds(), Range: rng.Milliseconds(), Func: fn}
+	}
+	// The last window (ticks 7920 on) is open, in memory; it is thinned as the file's copies.
+	for _, c := range []struct {
+		name  string
+		hints *storage.SelectHints
+		want  int
+	}{
+		{"no hints", &storage.SelectHints{Start: start, End: end}, dayTicks},
+		{"instant query", hints(0, 0, ""), dayTicks},
+		{"step under 1m", hints(30*time.Second, 0, ""), dayTicks},
+		// One more window: (t0-1m, t0] holds the first sample; and one more sample, kept
+		// before the counter's reset.
+		{"plain selector at 24h", hints(dashStep, 0, "sum"), dayTicks/6 + 2},
+		{"rate at 24h", hints(dashStep, 370*time.Second, "rate"), dayTicks/6 + 2},
+		{"rate at 7d", hints(2520*time.Second, 2530*time.Second, "rate"), dayTicks/30 + 2},
+		{"range too short for 1m", hints(dashStep, 3*time.Minute, "rate"), dayTicks},
+		{"counting function", hints(dashStep, 370*time.Second, "count_over_time"), dayTicks},
+		{"extremes", hints(2520*time.Second, 2530*time.Second, "max_over_time"), dayTicks},
+	} {
+		if got := selectCount(t, d, "ds_requests_total", c.hints); got != c.want {
+			t.Errorf("%s: read %d samples, want %d", c.name, got, c.want)
+		}
+	}
+}
+
+func TestPickResolution(t *testing.T) {
+	h := func(step, rng time.Duration, fn string) *storage.SelectHints {
+		return &storage.SelectHints{Step: step.Milliseconds(), Range: rng.Milliseconds(), Func: fn}
+	}
+	for _, c := range []struct {
+		hints *storage.SelectHints
+		want  int
+	}{
+		{nil, -1},
+		{h(0, 5*time.Minute, "rate"), -1},
+		{h(59*time.Second, 0, ""), -1},
+		{h(time.Minute, 0, ""), 0},
+		{h(time.Hour, 0, "sum"), 0},               // an instant lookup never reads 5 m
+		{h(time.Hour, 0, "series"), -1},           // labels only
+		{h(time.Hour, 20*time.Minute, "rate"), 1}, // 4 samples of 5 m
+		{h(time.Hour, 19*time.Minute, "rate"), 0},
+		{h(2*time.Minute, 20*time.Minute, "increase"), 0}, // 5 m is coarser than the step
+		{h(time.Minute, 4*time.Minute, "avg_over_time"), 0},
+		{h(time.Minute, 3*time.Minute, "rate"), -1},
+		{h(time.Hour, time.Hour, "irate"), -1},
+		{h(time.Hour, time.Hour, "changes"), -1},
+	} {
+		if got := pickResolution(c.hints); got != c.want {
+			t.Errorf("pickResolution(%+v) = %d, want %d", c.hints, got, c.want)
+		}
+	}
+}
+
+func TestDownsampleChunkKeepsLastOfEachWindow(t *testing.T) {
+	stale := math.Float64frombits(value.StaleNaN)
+	type s struct {
+		t int64
+		v float64
+	}
+	for _, c := range []struct {
+		name     string
+		counter  bool
+		in, want []s
+	}{
+		{"right-closed windows", false, []s{{10_000, 1}, {50_000, 2}, {60_000, 3}, {70_000, 4}, {130_000, 5}}, []s{{60_000, 3}, {70_000, 4}, {130_000, 5}}},
+		{"staleness marker kept", true, []s{{10_000, 1}, {20_000, stale}}, []s{{20_000, stale}}},
+		{"one sample", false, []s{{5, 7}}, []s{{5, 7}}},
+		{"gauge decrease", false, []s{{10_000, 5}, {20_000, 2}, {30_000, 4}}, []s{{30_000, 4}}},
+		{"counter reset", true, []s{{10_000, 5}, {20_000, 9}, {30_000, 1}, {40_000, 3}}, []s{{20_000, 9}, {40_000, 3}}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			src := chunkenc.NewXORChunk()
+			app, _ := src.Appender()
+			for _, p := range c.in {
+				app.Append(0, p.t, p.v)
+			}
+			ds, err := downsampleChunk(chunkMeta{mint: c.in[0].t, maxt: c.in[len(c.in)-1].t, data: src.Bytes()}, 60_000, c.counter, chunkenc.NewXORChunk())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ds.mint != c.want[0].t || ds.maxt != c.want[len(c.want)-1].t {
+				t.Errorf("range [%d,%d], want [%d,%d]", ds.mint, ds.maxt, c.want[0].t, c.want[len(c.want)-1].t)
+			}
+			var got []s
+			ch, err := chunkenc.FromData(chunkenc.EncXOR, ds.data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ci := ch.Iterator(nil)
+			for ci.Next() == chunkenc.ValFloat {
+				ts, v := ci.At()
+				got = append(got, s{ts, v})
+			}
+			if len(got) != len(c.want) {
+				t.Fatalf("got %v, want %v", got, c.want)
+			}
+			for i := range got {
+				if got[i].t != c.want[i].t || math.Float64bits(got[i].v) != math.Float64bits(c.want[i].v) {
+					t.Fatalf("got %v, want %v", got, c.want)
+				}
+			}
+		})
+	}
+}
+
+// blockCounts returns the chunks held in each block bucket.
+func blockCounts(t *testing.T, d *DB) []int {
+	t.Helper()
+	var out []int
+	err := d.bdb.View(func(tx *bolt.Tx) error {
+		for _, name := range blockBuckets() {
+			n := 0
+			err := forEachBlock(tx.Bucket(name), math.MinInt64, func(bl *block) error {
+				n += bl.n
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			out = append(out, n)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestDownsampledBlocksSurviveRestartAndExpire(t *testing.T) {
+	path := tempPath(t)
+	d, err := Open(Options{Path: path, Job: testJob, Instance: testInstance})
+	if err != nil {
+		t.Fatal(err)
+	}
+	appendDay(t, d, 0, 3000) // four full windows, the fifth open
+	const expr = `rate(ds_requests_total[` + dashWindow + `])`
+	before := dayRange(t, d, expr, false)
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	d = openTest(t, path)
+	if got := blockCounts(t, d); got[0] != 4*7 || got[1] != got[0] || got[2] != got[0] {
+		t.Fatalf("chunks per bucket (raw, 1m, 5m) = %v, want 28 each", got)
+	}
+	equalMatrix(t, expr, dayRange(t, d, expr, false), before)
+	// Retention deletes a window's copies with its raw chunks.
+	if err := d.enforceRetention(t0 + 2*chunkWindow + 1); err != nil {
+		t.Fatal(err)
+	}
+	if got := blockCounts(t, d); got[0] != 2*7 || got[1] != got[0] || got[2] != got[0] {
+		t.Fatalf("after retention chunks per bucket = %v, want 14 each", got)
+	}
+}
+
+func TestOpenBackfillsCopiesOfOlderFiles(t *testing.T) {
+	path := tempPath(t)
+	d, err := Open(Options{Path: path, Job: testJob, Instance: testInstance})
+	if err != nil {
+		t.Fatal(err)
+	}
+	appendDay(t, d, 0, 2200)
+	const expr = `histogram_quantile(0.9, sum by (le) (rate(ds_latency_seconds_bucket[` + dashWindow + `])))`
+	before := dayRange(t, d, expr, false)
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// A file written before the copies existed has no buckets for them.
+	bdb, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = bdb.Update(func(tx *bolt.Tx) error {
+		for _, r := range resolutions {
+			if err := tx.DeleteBucket(r.bucket); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if cerr := bdb.Close(); err != nil || cerr != nil {
+		t.Fatal(err, cerr)
+	}
+
+	d = openTest(t, path)
+	if got := blockCounts(t, d); got[0] != 3*7 || got[1] != got[0] || got[2] != got[0] {
+		t.Fatalf("chunks per bucket after backfill = %v, want 21 each", got)
+	}
+	equalMatrix(t, expr, dayRange(t, d, expr, false), before)
+}
+
+func TestCounterLike(t *testing.T) {
+	meta := map[string]Metadata{
+		"app_requests_total":  {Type: "counter"},
+		"app_latency_seconds": {Type: "histogram"},
+		"app_rpc_seconds":     {Type: "summary"},
+		"app_queue":           {Type: "gauge"},
+		"app_odd_total":       {Type: "gauge"},
+	}
+	for name, want := range map[string]bool{
+		"app_requests_total":         true,
+		"app_latency_seconds_bucket": true,
+		"app_latency_seconds_count":  true,
+		"app_latency_seconds_sum":    true,
+		"app_rpc_seconds":            false, // the quantiles
+		"app_rpc_seconds_count":      true,
+		"app_queue":                  false,
+		"app_odd_total":              false, // its TYPE wins over its name
+		"unknown_total":              true,
+		"unknown":                    false,
+	} {
+		if got := counterLike(labels.FromStrings("__name__", name), meta); got != want {
+			t.Errorf("counterLike(%s) = %v, want %v", name, got, want)
+		}
+	}
+}
