@@ -89,7 +89,7 @@ func New(cfg Config, deps Deps) *Server {
 	if cfg.ShutdownTimeout <= 0 {
 		cfg.ShutdownTimeout = 10 * time.Second
 	}
-	s := &Server{cfg: cfg, deps: deps, log: deps.Logger, lim: withDefaults(cfg.Limits), started: time.Now()}
+	s := &Server{cfg: cfg, deps: deps, log: deps.Logger, lim: cfg.Limits.WithDefaults(), started: time.Now()}
 	s.versionJSON, _ = json.Marshal(cfg.Version) // a string always encodes
 	for _, k := range cfg.APIKeys {
 		if k != "" {
@@ -156,23 +156,6 @@ func newRouter() *router.Router {
 	r.RedirectTrailingSlash = false
 	r.RedirectFixedPath = false
 	return r
-}
-
-func withDefaults(l workflow.Limits) workflow.Limits {
-	d := workflow.DefaultLimits()
-	set := func(v *int, def int) {
-		if *v <= 0 {
-			*v = def
-		}
-	}
-	set(&l.MaxNodes, d.MaxNodes)
-	set(&l.MaxEdges, d.MaxEdges)
-	set(&l.MaxName, d.MaxName)
-	set(&l.MaxDescription, d.MaxDescription)
-	set(&l.MaxTags, d.MaxTags)
-	set(&l.MaxDepth, d.MaxDepth)
-	set(&l.MaxBodyBytes, d.MaxBodyBytes)
-	return l
 }
 
 // handle registers an API handler under its route template; a returned error is written as

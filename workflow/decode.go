@@ -95,7 +95,7 @@ func decodeObject(body []byte, maxDepth int) (map[string]any, error) {
 // *DecodeError for unreadable JSON; the problems list every validation finding (nil when valid).
 // Absent timestamps stay zero; Stamp fills them.
 func DecodeWorkflow(body []byte, lim Limits) (*Workflow, []Problem, error) {
-	lim = lim.withDefaults()
+	lim = lim.WithDefaults()
 	raw, err := decodeObject(body, lim.MaxDepth)
 	if err != nil {
 		return nil, nil, err
@@ -108,7 +108,7 @@ func DecodeWorkflow(body []byte, lim Limits) (*Workflow, []Problem, error) {
 // {name, description?, author?, tags?, nodes?, edges?}. The short form gets a new id, version
 // "1.0.0" and both timestamps set to now; the full form gets now only where timestamps are absent.
 func DecodeCreate(body []byte, lim Limits, now int64) (*Workflow, []Problem, error) {
-	lim = lim.withDefaults()
+	lim = lim.WithDefaults()
 	raw, err := decodeObject(body, lim.MaxDepth)
 	if err != nil {
 		return nil, nil, err
@@ -157,8 +157,8 @@ func (w *Workflow) Normalize() {
 	}
 }
 
-// withDefaults fills zero limits from DefaultLimits.
-func (l Limits) withDefaults() Limits {
+// WithDefaults returns the limits with every zero or negative field taken from DefaultLimits.
+func (l Limits) WithDefaults() Limits {
 	d := DefaultLimits()
 	positiveOr(&l.MaxNodes, d.MaxNodes)
 	positiveOr(&l.MaxEdges, d.MaxEdges)

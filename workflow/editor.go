@@ -162,7 +162,7 @@ func (s *EditorState) Normalize() {
 // Validate checks the whole state as a workflow's nodes and edges are checked (unique ids,
 // existing endpoints, limits) and that selections name existing nodes and edges.
 func (s *EditorState) Validate(lim Limits) []Problem {
-	lim = lim.withDefaults()
+	lim = lim.WithDefaults()
 	c := &collector{}
 	w := Workflow{Metadata: Metadata{ID: "state", Name: "state", Version: "1"}, Nodes: s.Nodes, Edges: s.Edges}
 	validateInto(&w, lim, c)

@@ -4,7 +4,7 @@ package workflow
 // selectedEdges}; absent arrays are empty. The error is a *DecodeError; the problems list every
 // finding, including selections of ids that do not exist.
 func DecodeState(body []byte, lim Limits) (EditorState, []Problem, error) {
-	lim = lim.withDefaults()
+	lim = lim.WithDefaults()
 	raw, err := decodeObject(body, lim.MaxDepth)
 	if err != nil {
 		return EditorState{}, nil, err

@@ -2,7 +2,7 @@ package workflow
 
 // DecodeUpdate decodes a PUT body (a JSON object) for ApplyUpdate; the error is a *DecodeError.
 func DecodeUpdate(body []byte, lim Limits) (map[string]any, error) {
-	return decodeObject(body, lim.withDefaults().MaxDepth)
+	return decodeObject(body, lim.WithDefaults().MaxDepth)
 }
 
 // metadataKeys are the metadata fields a client may change; id and createdAt are kept.
@@ -12,7 +12,7 @@ var metadataKeys = []string{"name", "description", "version", "author", "tags"}
 // top level (which wins), nodes and edges replaced when present, id and createdAt kept,
 // updatedAt set to now. The result is validated; on any problem w is left unchanged.
 func ApplyUpdate(w *Workflow, patch map[string]any, lim Limits, now int64) []Problem {
-	lim = lim.withDefaults()
+	lim = lim.WithDefaults()
 	c := &collector{}
 	next := *w
 	next.Metadata.Tags = append([]string{}, w.Metadata.Tags...)

@@ -34,7 +34,7 @@ func ValidateID(id string) error {
 // problem; nil means valid.
 func Validate(w *Workflow, lim Limits) []Problem {
 	c := &collector{}
-	validateInto(w, lim.withDefaults(), c)
+	validateInto(w, lim.WithDefaults(), c)
 	return c.result()
 }
 
