@@ -15,6 +15,7 @@ const gf = (window.gf = {
   interval: 10,          // seconds between history samples, measured when possible
   firstChartMs: null,
   keyForm: "none",       // metrics key form: none | asked | refused | sent
+  historyOff: false,     // the server runs with --history-interval 0
   errors: [],
 });
 
@@ -118,6 +119,8 @@ async function api(path, params) {
       continue;
     }
     const json = await res.json();
+    // The server answers "unavailable" when it runs with --history-interval 0.
+    gf.historyOff = json.errorType === "unavailable";
     if (json.status !== "success") throw new Error(json.error || res.statusText);
     return json.data;
   }
@@ -393,7 +396,7 @@ async function loadPanel(p, from, to, step) {
   const { names, data } = toColumns(results, from, to, step);
   if (p.kind === "stat") drawStat(p, names, data);
   else drawChart(p, names, data);
-  p.err.hidden = errors.length === 0;
+  p.err.hidden = errors.length === 0 || gf.historyOff;
   p.err.textContent = errors.join("; ");
   return data.slice(1).some((c) => c.some((v) => v != null));
 }
@@ -429,7 +432,9 @@ async function refresh() {
 function showEmpty(empty) {
   const el = $("empty");
   el.hidden = !empty;
-  el.textContent = `No samples yet: the first arrives in ${gf.interval} s.`;
+  el.textContent = gf.historyOff
+    ? "The metrics history is off (--history-interval 0), so there is nothing to chart. /metrics still serves the current values to Prometheus or vmagent."
+    : `No samples yet: the first arrives in ${gf.interval} s.`;
 }
 
 function zoomTo(from, to) {
