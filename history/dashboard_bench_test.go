@@ -118,7 +118,7 @@ func buildMix(b *testing.B, path string, span time.Duration) int64 {
 
 // cachedMix returns a history of span, built once and kept in os.TempDir between runs.
 func cachedMix(b *testing.B, span time.Duration) (path string, end int64) {
-	path = filepath.Join(os.TempDir(), fmt.Sprintf("gemini-flow-history-bench-v4-%s.db", spanName(span)))
+	path = filepath.Join(os.TempDir(), fmt.Sprintf("gemini-flow-history-bench-v5-%s.db", spanName(span)))
 	ticks := int64(span / (10 * time.Second))
 	end = t0 + (ticks-1)*step10s
 	if _, err := os.Stat(path); err == nil {

@@ -3,9 +3,10 @@
 // retention, and answers the PromQL engine as a storage.Queryable.
 //
 // Long-range queries read downsampled data when their step allows: every two-hour block
-// is also kept at 1 m and 5 m resolution (the last sample of each window, with its own
-// timestamp), and a selection reads the coarsest copy no coarser than the query's step
-// that still puts four samples in its range, or 1 m for a plain selector (downsample.go).
+// is also kept at 1 m, 5 m and 10 m resolution (the last sample of each window, with its
+// own timestamp), and a selection reads the coarsest copy no coarser than the query's
+// step that still puts four samples in its range, or 1 m for a plain selector
+// (downsample.go).
 // Queries without a step and functions that count samples or look for extremes read raw
 // samples. The last two hours (the open chunks) are never stored downsampled: they are
 // read from the raw samples, thinned as they are read to the resolution of the rest.

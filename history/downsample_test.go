@@ -65,14 +65,42 @@ func appendDay(t testing.TB, d *DB, from, to int) {
 // dayRange runs expr over the day as the page does at 24 h, downsampled or raw.
 func dayRange(t *testing.T, d *DB, expr string, raw bool) promql.Matrix {
 	t.Helper()
+	return spanRange(t, d, expr, raw, dayTicks, dashStep)
+}
+
+// spanRange runs expr over the first ticks ticks at step, downsampled or raw.
+func spanRange(t *testing.T, d *DB, expr string, raw bool, ticks int, step time.Duration) promql.Matrix {
+	t.Helper()
 	d.rawOnly.Store(raw)
 	defer d.rawOnly.Store(false)
-	return rangeQuery(t, d, expr, t0+int64(dashStep/time.Millisecond), t0+dayTicks*step10s, dashStep)
+	return rangeQuery(t, d, expr, t0+step.Milliseconds(), t0+int64(ticks)*step10s, step)
 }
 
 func TestDownsampledQueriesMatchRaw(t *testing.T) {
-	d := openTest(t, tempPath(t))
-	appendDay(t, d, 0, dayTicks)
+	// The page's step and $__rate_interval at 24 h (1 m and 5 m copies) and at 7 d (10 m).
+	for _, span := range []struct {
+		name   string
+		ticks  int
+		step   time.Duration
+		window string
+	}{
+		{"24h", dayTicks, dashStep, dashWindow},
+		{"7d", 7 * dayTicks, 2520 * time.Second, "2530s"},
+	} {
+		t.Run(span.name, func(t *testing.T) {
+			d := openTest(t, tempPath(t))
+			appendDay(t, d, 0, span.ticks)
+			compareDownsampledWithRaw(t, d, span.ticks, span.step, span.window)
+		})
+	}
+}
+
+// compareDownsampledWithRaw checks the page's kinds of query over the first ticks ticks
+// at step and window read downsampled against the same read raw.
+func compareDownsampledWithRaw(t *testing.T, d *DB, ticks int, step time.Duration, window string) {
+	t.Helper()
+	stepMs := step.Milliseconds()
+	run := func(expr string, raw bool) promql.Matrix { return spanRange(t, d, expr, raw, ticks, step) }
 	within := func(rel float64) func(got, want float64) bool {
 		return func(got, want float64) bool {
 			return math.Abs(got-want) <= rel*math.Abs(want) || (math.IsNaN(got) && math.IsNaN(want))
@@ -83,17 +111,17 @@ func TestDownsampledQueriesMatchRaw(t *testing.T) {
 		expr string
 		ok   func(got, want float64) bool
 	}{
-		{`rate(ds_requests_total[` + dashWindow + `])`, within(0.02)},
-		{`increase(ds_requests_total[` + dashWindow + `])`, within(0.02)},
-		{`histogram_quantile(0.9, sum by (le) (rate(ds_latency_seconds_bucket[` + dashWindow + `])))`, within(0.02)},
-		{`avg_over_time(ds_queue[` + dashWindow + `])`, within(0.02)},
+		{`rate(ds_requests_total[` + window + `])`, within(0.02)},
+		{`increase(ds_requests_total[` + window + `])`, within(0.02)},
+		{`histogram_quantile(0.9, sum by (le) (rate(ds_latency_seconds_bucket[` + window + `])))`, within(0.02)},
+		{`avg_over_time(ds_queue[` + window + `])`, within(0.02)},
 		// Every evaluation time is on the 1 m grid: the last sample of its window is
 		// the sample the raw lookup finds.
 		{`ds_queue`, exact},
 		{`sum(ds_queue)`, exact},
 	} {
 		t.Run(c.expr, func(t *testing.T) {
-			got, want := dayRange(t, d, c.expr, false), dayRange(t, d, c.expr, true)
+			got, want := run(c.expr, false), run(c.expr, true)
 			if len(got) != 1 || len(want) != 1 {
 				t.Fatalf("%d series downsampled, %d raw", len(got), len(want))
 			}
@@ -103,30 +131,30 @@ func TestDownsampledQueriesMatchRaw(t *testing.T) {
 			}
 			for i := range w {
 				if g[i].T != w[i].T || !c.ok(g[i].F, w[i].F) {
-					t.Fatalf("point %d at %s: downsampled %v, raw %v", i, time.UnixMilli(w[i].T).UTC().Format(time.TimeOnly), g[i].F, w[i].F)
+					t.Fatalf("point %d at %s: downsampled %v, raw %v", i, time.UnixMilli(w[i].T).UTC().Format(time.DateTime), g[i].F, w[i].F)
 				}
 			}
 		})
 	}
 
 	// Across the restart the rate stays that of the counter: 3 per 10 s.
-	m := dayRange(t, d, `rate(ds_requests_total[`+dashWindow+`])`, false)
+	m := run(`rate(ds_requests_total[`+window+`])`, false)
 	resetAt := t0 + resetTick*step10s
 	for _, p := range m[0].Floats {
-		if p.T > resetAt-int64(dashStep/time.Millisecond) && p.T < resetAt+int64(2*dashStep/time.Millisecond) && math.Abs(p.F-0.3) > 0.3*0.05 {
-			t.Errorf("rate across the reset at %s = %g, want 0.3", time.UnixMilli(p.T).UTC().Format(time.TimeOnly), p.F)
+		if p.T > resetAt-stepMs && p.T < resetAt+2*stepMs && math.Abs(p.F-0.3) > 0.3*0.05 {
+			t.Errorf("rate across the reset at %s = %g, want 0.3", time.UnixMilli(p.T).UTC().Format(time.DateTime), p.F)
 		}
 	}
 
 	// A series that disappears ends where it ends in the raw samples, give or take a step.
 	last := func(raw bool) int64 {
-		m := dayRange(t, d, `ds_gone`, raw)
+		m := run(`ds_gone`, raw)
 		if len(m) != 1 {
 			t.Fatalf("ds_gone: %d series", len(m))
 		}
 		return m[0].Floats[len(m[0].Floats)-1].T
 	}
-	if g, w := last(false), last(true); g < w-int64(dashStep/time.Millisecond) || g > w+int64(dashStep/time.Millisecond) {
+	if g, w := last(false), last(true); g < w-stepMs || g > w+stepMs {
 		t.Errorf("ds_gone ends at %s downsampled, %s raw", time.UnixMilli(g).UTC(), time.UnixMilli(w).UTC())
 	}
 }
@@ -179,7 +207,8 @@ func TestSelectReadsTheResolutionTheHintsAllow(t *testing.T) {
 		// before the counter's reset.
 		{"plain selector at 24h", hints(dashStep, 0, "sum"), dayTicks/6 + 2},
 		{"rate at 24h", hints(dashStep, 370*time.Second, "rate"), dayTicks/6 + 2},
-		{"rate at 7d", hints(2520*time.Second, 2530*time.Second, "rate"), dayTicks/30 + 2},
+		{"rate at 7d", hints(2520*time.Second, 2530*time.Second, "rate"), dayTicks/60 + 2},
+		{"range too short for 10m", hints(2520*time.Second, 39*time.Minute, "rate"), dayTicks/30 + 2},
 		{"range too short for 1m", hints(dashStep, 3*time.Minute, "rate"), dayTicks},
 		{"counting function", hints(dashStep, 370*time.Second, "count_over_time"), dayTicks},
 		{"extremes", hints(2520*time.Second, 2530*time.Second, "max_over_time"), dayTicks},
@@ -202,8 +231,13 @@ func TestPickResolution(t *testing.T) {
 		{h(0, 5*time.Minute, "rate"), -1},
 		{h(59*time.Second, 0, ""), -1},
 		{h(time.Minute, 0, ""), 0},
-		{h(time.Hour, 0, "sum"), 0},               // an instant lookup never reads 5 m
-		{h(time.Hour, 0, "series"), -1},           // labels only
+		{h(time.Hour, 0, "sum"), 0},                        // an instant lookup never reads 5 m
+		{h(time.Hour, 0, "series"), -1},                    // labels only
+		{h(time.Hour, 40*time.Minute, "rate"), 2},          // 4 samples of 10 m
+		{h(2520*time.Second, 2530*time.Second, "rate"), 2}, // the page at 7 d
+		{h(time.Hour, 39*time.Minute, "rate"), 1},
+		{h(9*time.Minute, time.Hour, "increase"), 1}, // 10 m is coarser than the step
+		{h(10*time.Minute, time.Hour, "increase"), 2},
 		{h(time.Hour, 20*time.Minute, "rate"), 1}, // 4 samples of 5 m
 		{h(time.Hour, 19*time.Minute, "rate"), 0},
 		{h(2*time.Minute, 20*time.Minute, "increase"), 0}, // 5 m is coarser than the step
@@ -308,53 +342,89 @@ func TestDownsampledBlocksSurviveRestartAndExpire(t *testing.T) {
 	}
 
 	d = openTest(t, path)
-	if got := blockCounts(t, d); got[0] != 4*7 || got[1] != got[0] || got[2] != got[0] {
-		t.Fatalf("chunks per bucket (raw, 1m, 5m) = %v, want 28 each", got)
+	if got := blockCounts(t, d); !allEqual(got, 4*7, 1+len(resolutions)) {
+		t.Fatalf("chunks per bucket (raw, 1m, 5m, 10m) = %v, want 28 each", got)
 	}
 	equalMatrix(t, expr, dayRange(t, d, expr, false), before)
 	// Retention deletes a window's copies with its raw chunks.
 	if err := d.enforceRetention(t0 + 2*chunkWindow + 1); err != nil {
 		t.Fatal(err)
 	}
-	if got := blockCounts(t, d); got[0] != 2*7 || got[1] != got[0] || got[2] != got[0] {
+	if got := blockCounts(t, d); !allEqual(got, 2*7, 1+len(resolutions)) {
 		t.Fatalf("after retention chunks per bucket = %v, want 14 each", got)
 	}
 }
 
 func TestOpenBackfillsCopiesOfOlderFiles(t *testing.T) {
-	path := tempPath(t)
-	d, err := Open(Options{Path: path, Job: testJob, Instance: testInstance})
-	if err != nil {
-		t.Fatal(err)
-	}
-	appendDay(t, d, 0, 2200)
-	const expr = `histogram_quantile(0.9, sum by (le) (rate(ds_latency_seconds_bucket[` + dashWindow + `])))`
-	before := dayRange(t, d, expr, false)
-	if err := d.Close(); err != nil {
-		t.Fatal(err)
-	}
-	// A file written before the copies existed has no buckets for them.
-	bdb, err := bolt.Open(path, 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = bdb.Update(func(tx *bolt.Tx) error {
-		for _, r := range resolutions {
-			if err := tx.DeleteBucket(r.bucket); err != nil {
-				return err
+	// A file written before the copies existed has no buckets for them; one written
+	// before the 10 m copy has those of 1 m and 5 m only.
+	for _, c := range []struct {
+		name    string
+		missing []resolution
+	}{
+		{"no copies", resolutions},
+		{"no 10m copy", resolutions[len(resolutions)-1:]},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			path := tempPath(t)
+			d, err := Open(Options{Path: path, Job: testJob, Instance: testInstance})
+			if err != nil {
+				t.Fatal(err)
 			}
-		}
-		return nil
-	})
-	if cerr := bdb.Close(); err != nil || cerr != nil {
-		t.Fatal(err, cerr)
-	}
+			appendDay(t, d, 0, 2200)
+			// At 24 h the 1 m and 5 m copies are read, at 7 d the 10 m one.
+			exprs := []string{
+				`histogram_quantile(0.9, sum by (le) (rate(ds_latency_seconds_bucket[` + dashWindow + `])))`,
+				`rate(ds_requests_total[2530s])`,
+			}
+			query := func(i int) promql.Matrix {
+				if i == 0 {
+					return dayRange(t, d, exprs[0], false)
+				}
+				return spanRange(t, d, exprs[1], false, 2200, 2520*time.Second)
+			}
+			before := []promql.Matrix{query(0), query(1)}
+			if err := d.Close(); err != nil {
+				t.Fatal(err)
+			}
+			bdb, err := bolt.Open(path, 0o600, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = bdb.Update(func(tx *bolt.Tx) error {
+				for _, r := range c.missing {
+					if err := tx.DeleteBucket(r.bucket); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if cerr := bdb.Close(); err != nil || cerr != nil {
+				t.Fatal(err, cerr)
+			}
 
-	d = openTest(t, path)
-	if got := blockCounts(t, d); got[0] != 3*7 || got[1] != got[0] || got[2] != got[0] {
-		t.Fatalf("chunks per bucket after backfill = %v, want 21 each", got)
+			d = openTest(t, path)
+			if got := blockCounts(t, d); !allEqual(got, 3*7, 1+len(resolutions)) {
+				t.Fatalf("chunks per bucket after backfill = %v, want 21 each", got)
+			}
+			for i, e := range exprs {
+				equalMatrix(t, e, query(i), before[i])
+			}
+		})
 	}
-	equalMatrix(t, expr, dayRange(t, d, expr, false), before)
+}
+
+// allEqual reports whether counts holds n values, all want.
+func allEqual(counts []int, want, n int) bool {
+	if len(counts) != n {
+		return false
+	}
+	for _, c := range counts {
+		if c != want {
+			return false
+		}
+	}
+	return true
 }
 
 func TestCounterLike(t *testing.T) {
