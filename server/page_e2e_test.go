@@ -170,6 +170,90 @@ func TestPageE2E(t *testing.T) {
 	})
 	t.Logf("live: %d metrics.sampled events, throughput %v -> %v", s.Sampled, before.Throughput, s.Throughput)
 
+	// Live updates on the 1 h range read only the newest points, and the merged charts
+	// equal a full load of the same window.
+	if err := chromedp.Do(bctx, chromedp.Click(chromedp.CSS(`button[data-range="3600"]`))); err != nil {
+		t.Fatal(err)
+	}
+	s = waitFor("1h range drawn", 10*time.Second, func(s pageState) bool {
+		return s.Span > 3000 && s.Span <= 3600 && s.Drawn == s.Panels
+	})
+	type liveMark struct {
+		Queries, Tails, Sampled int
+	}
+	mark, err := chromedp.Run(bctx, chromedp.Evaluate[liveMark](`({queries: gf.queries.length, tails: gf.tails, sampled: gf.sampled})`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	traffic(10)
+	waitFor("three live ticks on 1h", 15*time.Second, func(x pageState) bool { return x.Sampled >= mark.Sampled+3 && x.Refreshes > s.Refreshes+2 })
+	type liveTicks struct {
+		Tails, Misses, Requests, TailRequests, Points, Wide int
+		FullRequests, FullPoints, TailSteps                 int
+	}
+	ticks, err := chromedp.Run(bctx, chromedp.Evaluate[liveTicks](fmt.Sprintf(`(() => {
+  const q = gf.queries.slice(%d), tail = q.filter((r) => r.kind === "tail"), full = q.filter((r) => r.kind === "full");
+  return {
+    tails: gf.tails - %d, misses: gf.tailMisses, requests: q.length, tailRequests: tail.length,
+    points: tail.reduce((n, r) => n + r.points, 0),
+    wide: tail.filter((r) => r.end - r.start > 3 * r.step).length,
+    tailSteps: tail.reduce((n, r) => n + (r.end - r.start) / r.step + 1, 0),
+    fullRequests: full.length, fullPoints: full.reduce((n, r) => n + r.points, 0),
+  };
+})()`, mark.Queries, mark.Tails)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	perTick := func(n int) float64 { return float64(n) / float64(max(ticks.Tails, 1)) }
+	t.Logf("1h live: %d tail refreshes, %d tail requests (%.1f per tick) covering %d evaluation steps (%.1f per tick) with %d points (%.1f per tick); %d full requests with %d points; %d panel(s) reloaded in full since load",
+		ticks.Tails, ticks.TailRequests, perTick(ticks.TailRequests), ticks.TailSteps, perTick(ticks.TailSteps), ticks.Points, perTick(ticks.Points), ticks.FullRequests, ticks.FullPoints, ticks.Misses)
+	if ticks.Tails < 2 || ticks.TailRequests == 0 {
+		t.Errorf("live ticks on 1h: %d tail refreshes, %d tail requests; want them to read only the tail", ticks.Tails, ticks.TailRequests)
+	}
+	if ticks.Wide > 0 {
+		t.Errorf("%d tail request(s) cover more than 3 steps", ticks.Wide)
+	}
+	if ticks.FullRequests >= ticks.TailRequests {
+		t.Errorf("live ticks on 1h: %d full requests against %d tail requests", ticks.FullRequests, ticks.TailRequests)
+	}
+	// Per refresh on 1 h: the full load against a live tick.
+	type refreshTally struct {
+		Tail                           bool
+		Range, Requests, Steps, Points int
+	}
+	tallies, err := chromedp.Run(bctx, chromedp.Evaluate[[]refreshTally](`gf.refreshLog.filter((r) => r.range === 3600)`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range tallies {
+		kind := "full load"
+		if r.Tail {
+			kind = "live tick"
+		}
+		t.Logf("1h %s: %d query_range requests covering %d evaluation steps, %d points returned", kind, r.Requests, r.Steps, r.Points)
+	}
+
+	type reloadCompare struct {
+		Panels, Points int
+		Mismatches     []string
+	}
+	cmp, err := chromedp.Run(bctx, chromedp.Evaluate[reloadCompare](`gf.fullReloadCompare()`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("1h live: merged charts against a full load: %d panels, %d points", cmp.Panels, cmp.Points)
+	if cmp.Panels != s.Panels || cmp.Points == 0 || len(cmp.Mismatches) > 0 {
+		t.Errorf("merged charts differ from a full load (%d of %d panels, %d points): %v", cmp.Panels, s.Panels, cmp.Points, cmp.Mismatches)
+	}
+
+	// Back to 5 minutes, where the few seconds of history fill the charts.
+	if err := chromedp.Do(bctx, chromedp.Click(chromedp.CSS(`button[data-range="300"]`))); err != nil {
+		t.Fatal(err)
+	}
+	s = waitFor("5m range drawn again", 10*time.Second, func(s pageState) bool {
+		return s.Span > 200 && s.Span <= 300 && s.Drawn == s.Panels
+	})
+
 	// Ad-hoc PromQL.
 	if err := chromedp.Do(bctx,
 		chromedp.SetValue(chromedp.ID("adhoc-expr"), `sum(rate(gemini_flow_http_requests_total[10s]))`),

@@ -11,6 +11,10 @@ const gf = (window.gf = {
   panels: [],            // {def, el, chart, kind, seriesKey, lastValues}
   sampled: 0,            // metrics.sampled events received
   refreshes: 0,          // completed refreshes
+  tails: 0,              // refreshes that read only the newest points
+  tailMisses: 0,         // panels a tail refresh had to load in full
+  queries: [],           // {kind, start, end, step, points} of each query_range call
+  refreshLog: [],        // {tail, range, requests, steps, points} of the latest refreshes
   wsState: "connecting",
   interval: 10,          // seconds between history samples, measured when possible
   firstChartMs: null,
@@ -26,7 +30,7 @@ const state = {
   vars: { job: ".*", instance: ".*" },
   adhoc: null,
   inflight: null,
-  again: false,
+  again: null,           // "full" or "tail": another refresh is due when this one ends
 };
 
 // ---- units -------------------------------------------------------------------------------
@@ -292,26 +296,83 @@ function chartOpts(p, names, width, height) {
   };
 }
 
-// toColumns turns query_range results of every target into uPlot's columnar data on one grid.
-function toColumns(results, from, to, step) {
+// ---- grid and columns --------------------------------------------------------------------
+// Points sit at multiples of the step, as in Grafana, so that a live update re-reads only
+// the last few of them; one more point at "to" shows the newest sample at once. A column
+// holds, per x, the returned value (NaN for a non-finite one) or null where the series
+// returned nothing, so that a column of nulls means the series left the window.
+
+// gridXs lists the x values of a window: every multiple of step in [from, to], then to.
+export function gridXs(from, to, step) {
   const xs = [];
-  for (let t = from; t <= to; t += step) xs.push(t);
-  const index = new Map(xs.map((t, i) => [t, i]));
-  const names = [], cols = [];
-  for (const { target, data } of results) {
-    for (const s of data.result) {
-      const col = new Array(xs.length).fill(null);
-      for (const [t, v] of s.values || []) {
-        const i = index.get(Math.round(t));
-        // NaN (0/0 of two idle rates) and ±Inf have no place on a linear axis: leave a gap.
-        const n = Number(v);
-        if (i !== undefined && Number.isFinite(n)) col[i] = n;
-      }
-      names.push(legendName(target.legendFormat, s.metric));
-      cols.push(col);
+  const last = Math.floor(to / step) * step;
+  for (let t = Math.ceil(from / step) * step; t <= last; t += step) xs.push(t);
+  if (last !== to) xs.push(to);
+  return xs;
+}
+
+// keyOf names one series of one target, the same way on every query.
+function keyOf(ti, metric) {
+  return ti + "\u0001" + JSON.stringify(Object.entries(metric).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+// collect turns query_range answers into series sorted by target, then by labels.
+export function collect(answers) {
+  const byKey = new Map();
+  for (const { ti, legendFormat, result } of answers) {
+    for (const s of result) {
+      const key = keyOf(ti, s.metric);
+      let e = byKey.get(key);
+      if (!e) byKey.set(key, (e = { key, ti, name: legendName(legendFormat, s.metric), points: [] }));
+      for (const [t, v] of s.values || []) e.points.push([Math.round(t), Number(v)]);
     }
   }
-  return { names, data: [xs, ...cols] };
+  return [...byKey.values()].sort((a, b) => a.ti - b.ti || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
+
+// buildColumns lays series on the x values xs.
+export function buildColumns(xs, series) {
+  const index = new Map(xs.map((t, i) => [t, i]));
+  const cols = series.map((s) => {
+    const col = new Array(xs.length).fill(null);
+    for (const [t, v] of s.points) {
+      const i = index.get(t);
+      if (i !== undefined) col[i] = v;
+    }
+    return col;
+  });
+  return { xs, keys: series.map((s) => s.key), names: series.map((s) => s.name), cols };
+}
+
+// mergeTail moves drawn columns prev onto the x values xs: points before tailFrom are kept
+// from prev, points from tailFrom on come from the tail series only. It returns null when
+// the result could differ from a full load: a series the tail returns is not drawn, or a
+// drawn series has no point left in the window.
+export function mergeTail(prev, xs, tailFrom, tail) {
+  const at = new Map(prev.keys.map((k, i) => [k, i]));
+  for (const s of tail) if (!at.has(s.key)) return null;
+  const old = new Map(prev.xs.map((t, i) => [t, i]));
+  const cols = prev.cols.map((c) => xs.map((t) => {
+    if (t >= tailFrom) return null;
+    const i = old.get(t);
+    return i === undefined ? null : c[i];
+  }));
+  const index = new Map(xs.map((t, i) => [t, i]));
+  for (const s of tail) {
+    const col = cols[at.get(s.key)];
+    for (const [t, v] of s.points) {
+      const i = index.get(t);
+      if (i !== undefined && t >= tailFrom) col[i] = v;
+    }
+  }
+  if (cols.some((c) => c.every((v) => v == null))) return null;
+  return { xs, keys: prev.keys, names: prev.names, cols };
+}
+
+// drawable is uPlot's data: NaN (0/0 of two idle rates) and ±Inf have no place on a linear
+// axis, so they become gaps.
+export function drawable(d) {
+  return [d.xs, ...d.cols.map((c) => c.map((v) => (v == null || !Number.isFinite(v) ? null : v)))];
 }
 
 function lastValue(col) {
@@ -380,47 +441,136 @@ function drawStat(p, names, data) {
   if (v != null) markFirstChart();
 }
 
-async function loadPanel(p, from, to, step) {
+let tally = null; // the query_range calls of the refresh under way
+
+// rangeQuery asks /api/v1/query_range and keeps, in gf.queries (the latest few thousand),
+// what each request covered.
+async function rangeQuery(query, start, end, step, kind) {
+  const data = await api("/api/v1/query_range", { query, start, end, step });
+  const q = { kind, start, end, step, points: data.result.reduce((n, s) => n + (s.values?.length || 0), 0) };
+  gf.queries.push(q);
+  if (kind !== "check") tally?.push(q);
+  if (gf.queries.length > 5000) gf.queries.splice(0, 1000);
+  return data;
+}
+
+// spans lists the query_range calls that cover the grid points of [from, to]: the
+// multiples of step, then "to" alone when it is not one.
+function spans(from, to, step) {
+  const first = Math.ceil(from / step) * step, last = Math.floor(to / step) * step;
+  const out = [];
+  if (first <= last) out.push([first, last]);
+  if (last !== to) out.push([to, to]);
+  return out;
+}
+
+async function queryPanel(p, parts, step, kind) {
   const targets = (p.def.targets || []).filter((t) => t.expr && !t.hide);
-  const results = [];
-  const errors = [];
-  await Promise.all(targets.map(async (target) => {
+  const answers = [], errors = [];
+  await Promise.all(targets.flatMap((target, ti) => parts.map(async ([s, e]) => {
     try {
-      const data = await api("/api/v1/query_range", { query: expand(target.expr, step), start: from, end: to, step });
-      results.push({ target, data, order: targets.indexOf(target) });
-    } catch (e) {
-      errors.push(`${target.refId || "query"}: ${e.message}`);
+      const data = await rangeQuery(expand(target.expr, step), s, e, step, kind);
+      answers.push({ ti, legendFormat: target.legendFormat, result: data.result });
+    } catch (err) {
+      errors.push(`${target.refId || "query"}: ${err.message}`);
     }
-  }));
-  results.sort((a, b) => a.order - b.order);
-  const { names, data } = toColumns(results, from, to, step);
-  if (p.kind === "stat") drawStat(p, names, data);
-  else drawChart(p, names, data);
+  })));
+  return { series: collect(answers), errors: [...new Set(errors)] };
+}
+
+// queryKey changes whenever the text of the queries does.
+function queryKey(step) {
+  return JSON.stringify([state.vars, gf.interval, step]);
+}
+
+// loadPanel draws one panel over [from, to]. With tail set and the panel drawn over a window
+// of the same length and queries, it asks only for the points from one step before the last
+// drawn multiple of step on, and merges them into what is drawn.
+async function loadPanel(p, from, to, step, tail) {
+  const prev = p.grid, key = queryKey(step);
+  const xs = gridXs(from, to, step);
+  let d = null, errors = [];
+  if (tail && prev && prev.key === key && prev.span === to - from && to >= prev.to) {
+    const tailFrom = Math.floor(prev.to / step) * step - step;
+    const r = await queryPanel(p, spans(tailFrom, to, step), step, "tail");
+    if (r.errors.length === 0) d = mergeTail(prev.data, xs, tailFrom, r.series);
+    if (!d) gf.tailMisses++;
+  }
+  if (!d) {
+    const r = await queryPanel(p, spans(from, to, step), step, "full");
+    d = buildColumns(xs, r.series);
+    errors = r.errors;
+  }
+  p.grid = errors.length ? null : { key, span: to - from, to, from, step, data: d };
+  const data = drawable(d);
+  if (p.kind === "stat") drawStat(p, d.names, data);
+  else drawChart(p, d.names, data);
   p.err.hidden = errors.length === 0 || gf.historyOff;
   p.err.textContent = errors.join("; ");
   return data.slice(1).some((c) => c.some((v) => v != null));
 }
 
+// fullReloadCompare loads every drawn panel again in full over the window it is drawn on
+// and reports where the drawn data differs.
+gf.fullReloadCompare = async (tol = 1e-9) => {
+  const out = { panels: 0, points: 0, mismatches: [] };
+  const list = gf.panels.filter((p) => p.kind !== "row" && p.grid);
+  const snaps = list.map((p) => ({ p, g: p.grid, drawn: p.chart ? p.chart.data : drawable(p.grid.data) }));
+  await Promise.all(snaps.map(async ({ p, g, drawn }) => {
+    const r = await queryPanel(p, spans(g.from, g.to, g.step), g.step, "check");
+    const want = drawable(buildColumns(gridXs(g.from, g.to, g.step), r.series));
+    const title = p.def.title;
+    out.panels++;
+    if (JSON.stringify(want[0]) !== JSON.stringify(drawn[0]) || want.length !== drawn.length) {
+      out.mismatches.push(`${title}: x or series differ: ${want.length - 1} series over ${want[0].length} points, drawn ${drawn.length - 1} over ${drawn[0].length}`);
+      return;
+    }
+    for (let c = 1; c < want.length; c++) {
+      for (let i = 0; i < want[c].length; i++) {
+        const a = want[c][i], b = drawn[c][i];
+        out.points++;
+        if ((a == null) !== (b == null) || (a != null && Math.abs(a - b) > tol * Math.max(1, Math.abs(a)))) {
+          if (out.mismatches.length < 20) out.mismatches.push(`${title} series ${c} at ${want[0][i]}: full ${a}, drawn ${b}`);
+        }
+      }
+    }
+  }));
+  return out;
+};
+
 // ---- refresh -----------------------------------------------------------------------------
 
-async function refresh() {
+// refresh redraws every panel: "full" reads the whole window, "tail" (a new sample) only
+// its newest points where a panel allows.
+async function refresh(mode = "full") {
   if (state.inflight) {
-    state.again = true;
+    state.again = state.again === "full" || mode === "full" ? "full" : "tail";
     return state.inflight;
   }
   state.inflight = (async () => {
+    let m = mode;
     do {
-      state.again = false;
+      state.again = null;
       const w = window_();
-      const from = w.from, to = w.to;
+      const from = Math.floor(w.from), to = Math.floor(w.to);
       const step = stepFor(to - from);
-      // The grid ends at "to", so that the newest sample is on the chart as soon as it exists.
-      const start = to - Math.floor((to - from) / step) * step;
+      const tail = m === "tail" && !state.zoom;
       const list = gf.panels.filter((p) => p.kind !== "row");
-      const any = await Promise.all(list.map((p) => loadPanel(p, start, to, step)));
+      const mine = [];
+      tally = mine;
+      const any = await Promise.all(list.map((p) => loadPanel(p, from, to, step, tail)));
+      tally = null;
+      gf.refreshLog.push({
+        tail, range: to - from, requests: mine.length,
+        steps: mine.reduce((n, r) => n + (r.end - r.start) / r.step + 1, 0),
+        points: mine.reduce((n, r) => n + r.points, 0),
+      });
+      if (gf.refreshLog.length > 100) gf.refreshLog.shift();
       showEmpty(!any.some(Boolean) && list.length > 0);
       gf.refreshes++;
-    } while (state.again);
+      if (tail) gf.tails++;
+      m = state.again;
+    } while (m);
   })();
   try {
     await state.inflight;
@@ -571,31 +721,36 @@ function setWS(s, text) {
 }
 
 let pollTimer = null;
+let wasDown = false;
 
 function connect(delay = 1000) {
   const proto = location.protocol === "https:" ? "wss:" : "ws:";
   const key = new URLSearchParams(location.search).get("apiKey");
   const ws = new WebSocket(`${proto}//${location.host}/ws${key ? "?apiKey=" + encodeURIComponent(key) : ""}`);
   let opened = false;
+  const reconnect = wasDown;
   ws.addEventListener("open", () => {
     opened = true;
     clearInterval(pollTimer);
     pollTimer = null;
     ws.send(JSON.stringify({ type: "subscribe", payload: { topic: "metrics" } }));
     setWS("live", "live");
+    // Samples taken while the socket was down are read in full.
+    if (reconnect) refresh();
   });
   ws.addEventListener("message", (e) => {
     let msg;
     try { msg = JSON.parse(e.data); } catch { return; }
     if (msg.type !== "metrics.sampled") return;
     gf.sampled++;
-    refresh();
+    refresh("tail");
   });
   ws.addEventListener("close", () => {
+    wasDown = true;
     const next = opened ? 1000 : Math.min(delay * 2, 30000);
     setWS("down", `live updates down, retrying in ${Math.round(next / 1000)} s`);
     // While the socket is down the page still moves, at the sampling interval.
-    if (!pollTimer) pollTimer = setInterval(refresh, gf.interval * 1000);
+    if (!pollTimer) pollTimer = setInterval(() => refresh("tail"), gf.interval * 1000);
     setTimeout(() => connect(next), next);
   });
 }
