@@ -362,3 +362,18 @@ scrape_configs:
 	waitFor(t, "vmagent /health", 30*time.Second, p, func() bool { return statusOK(url + "/health") })
 	return p
 }
+
+// startScrapedBinary runs the binary with a 1 s history and a Prometheus scraping it every
+// second, and waits for the first successful scrape. target is the job/instance selector both
+// sides label the binary's series with.
+func startScrapedBinary(t *testing.T) (b *gfBinary, prom *promServer, target string) {
+	t.Helper()
+	b = startBinary(t, "--history-interval", "1s")
+	prom = startPrometheus(t, []string{b.Addr}, time.Second)
+	target = fmt.Sprintf(`{job="gemini-flow",instance=%q}`, b.Addr)
+	waitFor(t, "prometheus to scrape the binary", 20*time.Second, prom.proc, func() bool {
+		v, ok := scalarOf(mustInstant(t, prom.URL, "up"+target))
+		return ok && v == 1
+	})
+	return b, prom, target
+}

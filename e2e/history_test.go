@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"fmt"
 	"math"
 	"sort"
 	"strconv"
@@ -82,13 +81,7 @@ func byTime(res []series) map[string]map[int64]float64 {
 }
 
 func TestHistoryMatchesPrometheus(t *testing.T) {
-	b := startBinary(t, "--history-interval", "1s")
-	prom := startPrometheus(t, []string{b.Addr}, time.Second)
-	target := fmt.Sprintf(`{job="gemini-flow",instance=%q}`, b.Addr)
-	waitFor(t, "prometheus to scrape the binary", 20*time.Second, prom.proc, func() bool {
-		v, ok := scalarOf(mustInstant(t, prom.URL, "up"+target))
-		return ok && v == 1
-	})
+	b, prom, _ := startScrapedBinary(t)
 
 	id := createWorkflow(t, b.URL, "history", 12)
 	conn := dialWS(t, b)

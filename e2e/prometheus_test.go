@@ -80,13 +80,7 @@ const probeRoutes = `route!~"/metrics|/readyz"`
 func TestPrometheusScrapesSeedQueries(t *testing.T) {
 	// History on, so that its health families (which an alert reads) are exposed; it samples
 	// in-process and adds no HTTP requests to the count below.
-	b := startBinary(t, "--history-interval", "1s")
-	prom := startPrometheus(t, []string{b.Addr}, time.Second)
-	target := fmt.Sprintf(`{job="gemini-flow",instance=%q}`, b.Addr)
-	waitFor(t, "prometheus to scrape the binary", 20*time.Second, prom.proc, func() bool {
-		v, ok := scalarOf(mustInstant(t, prom.URL, "up"+target))
-		return ok && v == 1
-	})
+	b, prom, target := startScrapedBinary(t)
 
 	// Prometheus's rate() cannot see the increments that happened before a series' first
 	// scrape, so a first pass creates every series and a second pass, scrapes later, moves them.

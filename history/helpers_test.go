@@ -102,9 +102,9 @@ func newEngine() *promql.Engine {
 	return promql.NewEngine(promql.EngineOpts{MaxSamples: 50_000_000, Timeout: time.Minute, LookbackDelta: 5 * time.Minute})
 }
 
-func rangeQuery(t testing.TB, q storage.Queryable, expr string, start, end int64, step time.Duration) promql.Matrix {
+// execQuery runs a built query and hands its result to read before the query is closed.
+func execQuery[T any](t testing.TB, expr string, qry promql.Query, err error, read func(*promql.Result) (T, error)) T {
 	t.Helper()
-	qry, err := newEngine().NewRangeQuery(context.Background(), q, nil, expr, time.UnixMilli(start), time.UnixMilli(end), step)
 	if err != nil {
 		t.Fatalf("%s: %v", expr, err)
 	}
@@ -113,34 +113,34 @@ func rangeQuery(t testing.TB, q storage.Queryable, expr string, start, end int64
 	if res.Err != nil {
 		t.Fatalf("%s: %v", expr, res.Err)
 	}
-	m, err := res.Matrix()
+	out, err := read(res)
 	if err != nil {
 		t.Fatalf("%s: %v", expr, err)
 	}
-	// Close returns the point slices to the engine's pool: keep copies.
-	out := make(promql.Matrix, len(m))
-	for i, s := range m {
-		out[i] = promql.Series{Metric: s.Metric, Floats: slices.Clone(s.Floats)}
-	}
 	return out
+}
+
+func rangeQuery(t testing.TB, q storage.Queryable, expr string, start, end int64, step time.Duration) promql.Matrix {
+	t.Helper()
+	qry, err := newEngine().NewRangeQuery(context.Background(), q, nil, expr, time.UnixMilli(start), time.UnixMilli(end), step)
+	return execQuery(t, expr, qry, err, func(res *promql.Result) (promql.Matrix, error) {
+		m, err := res.Matrix()
+		// Close returns the point slices to the engine's pool: keep copies.
+		out := make(promql.Matrix, len(m))
+		for i, s := range m {
+			out[i] = promql.Series{Metric: s.Metric, Floats: slices.Clone(s.Floats)}
+		}
+		return out, err
+	})
 }
 
 func instantQuery(t testing.TB, q storage.Queryable, expr string, ts int64) promql.Vector {
 	t.Helper()
 	qry, err := newEngine().NewInstantQuery(context.Background(), q, nil, expr, time.UnixMilli(ts))
-	if err != nil {
-		t.Fatalf("%s: %v", expr, err)
-	}
-	defer qry.Close()
-	res := qry.Exec(context.Background())
-	if res.Err != nil {
-		t.Fatalf("%s: %v", expr, res.Err)
-	}
-	v, err := res.Vector()
-	if err != nil {
-		t.Fatalf("%s: %v", expr, err)
-	}
-	return slices.Clone(v)
+	return execQuery(t, expr, qry, err, func(res *promql.Result) (promql.Vector, error) {
+		v, err := res.Vector()
+		return slices.Clone(v), err
+	})
 }
 
 // referenceStorage is the same samples as plain lists, the engine's simplest input: what
