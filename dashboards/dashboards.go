@@ -3,7 +3,11 @@
 // The dashboard is embedded so the built-in page charts exactly what Grafana imports.
 package dashboards
 
-import _ "embed"
+import (
+	_ "embed"
+	"encoding/json"
+	"strings"
+)
 
 //go:generate go test . -run TestDashboardGenerated -update
 
@@ -13,3 +17,30 @@ var grafanaJSON []byte
 // Dashboard returns the Grafana dashboard JSON (served at /dashboards/gemini-flow.json).
 // The slice is shared: callers must not modify it.
 func Dashboard() []byte { return grafanaJSON }
+
+// Expressions returns the PromQL of every panel's targets, with the dashboard's variables
+// replaced by values a query can run with: $job and $instance by ".*", $__rate_interval
+// and $__interval by one minute.
+func Expressions() []string {
+	var dash struct {
+		Panels []struct {
+			Targets []struct {
+				Expr string `json:"expr"`
+			} `json:"targets"`
+		} `json:"panels"`
+	}
+	if err := json.Unmarshal(grafanaJSON, &dash); err != nil {
+		panic("dashboards: embedded dashboard: " + err.Error()) // TestDashboardStrictSchema decodes the same bytes
+	}
+	vars := strings.NewReplacer("${__rate_interval}", "1m", "$__rate_interval", "1m", "${__interval}", "1m", "$__interval", "1m",
+		"${job}", ".*", "$job", ".*", "${instance}", ".*", "$instance", ".*")
+	var out []string
+	for _, p := range dash.Panels {
+		for _, t := range p.Targets {
+			if t.Expr != "" {
+				out = append(out, vars.Replace(t.Expr))
+			}
+		}
+	}
+	return out
+}

@@ -56,6 +56,7 @@ func (d *DB) appendTick(ts int64, exposition []byte) (int, error) {
 				d.lb.Set("job", d.opts.Job)
 				d.lb.Set("instance", d.opts.Instance)
 				s = d.getOrCreate(d.lb.Labels())
+				s.rollups, s.rollSeen = d.groupsOf(s.lset), false
 				d.raw[string(met)] = s
 			}
 			if s.lastTick == d.tick {
@@ -68,9 +69,15 @@ func (d *DB) appendTick(ts int64, exposition []byte) (int, error) {
 			}
 			if s.append(ts, v) {
 				added++
+				if s.rollups != nil {
+					d.feedRollups(s, v)
+				}
 			}
 		}
 	}
+	n := len(cur)
+	cur, rolled := d.appendRollups(ts, cur)
+	added += rolled
 	stale := math.Float64frombits(value.StaleNaN)
 	for _, s := range d.prev {
 		if s.lastTick != d.tick && !s.stale && d.byID[s.id] == s && s.append(ts, stale) {
@@ -82,5 +89,5 @@ func (d *DB) appendTick(ts int64, exposition []byte) (int, error) {
 		d.samples.Add(added)
 		d.lastSample.Store(ts)
 	}
-	return len(cur), perr
+	return n, perr
 }

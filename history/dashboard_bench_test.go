@@ -9,12 +9,14 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gemini-flow/gemini-flow/dashboards"
+	"github.com/gemini-flow/gemini-flow/monitoring"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/promql"
 )
@@ -55,7 +57,7 @@ func expandExpr(expr string, step, interval int) string {
 // Append), then every series evolves as its kind does (counters and histogram parts grow,
 // gauges wobble), appended straight to the series and checkpointed every simulated hour.
 func buildMix(b *testing.B, path string, span time.Duration) int64 {
-	d, err := Open(Options{Path: path, Job: testJob, Instance: testInstance})
+	d, err := Open(Options{Path: path, Job: testJob, Instance: testInstance, Rollups: dashboardRollups()})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -68,7 +70,7 @@ func buildMix(b *testing.B, path string, span time.Duration) int64 {
 		b.Fatal(err)
 	}
 	d.mu.Lock()
-	list := append([]*series(nil), d.prev...)
+	list := slices.DeleteFunc(slices.Clone(d.prev), func(s *series) bool { return s.hidden })
 	vals := make([]float64, len(list))
 	kinds := make([]byte, len(list))
 	for i, s := range list {
@@ -89,6 +91,7 @@ func buildMix(b *testing.B, path string, span time.Duration) int64 {
 	for i := 1; i < ticks; i++ {
 		ts := t0 + int64(i)*step10s
 		d.mu.Lock()
+		d.tick++
 		for j, s := range list {
 			switch kinds[j] {
 			case 'c':
@@ -101,7 +104,12 @@ func buildMix(b *testing.B, path string, span time.Duration) int64 {
 				}
 			}
 			s.append(ts, vals[j])
+			if s.rollups != nil {
+				d.feedRollups(s, vals[j])
+			}
 		}
+		_, rolled := d.appendRollups(ts, nil)
+		d.samples.Add(rolled)
 		d.mu.Unlock()
 		if i%360 == 359 {
 			if err := d.checkpoint(); err != nil {
@@ -116,10 +124,16 @@ func buildMix(b *testing.B, path string, span time.Duration) int64 {
 	return t0 + int64(ticks-1)*step10s
 }
 
-// cachedMix returns a history of span, built once and kept in os.TempDir between runs.
+// dashboardRollups are the rollups the binary keeps for its dashboard.
+func dashboardRollups() []Rollup {
+	return RollupsOf(dashboards.Expressions(), monitoring.SampleLabels)
+}
+
+// cachedMix returns a history of span and one hour before it (so that a query over span
+// has its rollups from its first window on), built once and kept in os.TempDir between runs.
 func cachedMix(b *testing.B, span time.Duration) (path string, end int64) {
-	path = filepath.Join(os.TempDir(), fmt.Sprintf("gemini-flow-history-bench-v5-%s.db", spanName(span)))
-	ticks := int64(span / (10 * time.Second))
+	path = filepath.Join(os.TempDir(), fmt.Sprintf("gemini-flow-history-bench-v6-%s.db", spanName(span)))
+	ticks := int64((span + time.Hour) / (10 * time.Second))
 	end = t0 + (ticks-1)*step10s
 	if _, err := os.Stat(path); err == nil {
 		return path, end
@@ -127,7 +141,7 @@ func cachedMix(b *testing.B, span time.Duration) (path string, end int64) {
 	tmp := path + ".tmp"
 	_ = os.Remove(tmp)
 	start := time.Now()
-	if got := buildMix(b, tmp, span); got != end {
+	if got := buildMix(b, tmp, span+time.Hour); got != end {
 		b.Fatalf("built up to %d, want %d", got, end)
 	}
 	if err := os.Rename(tmp, path); err != nil {
@@ -144,7 +158,7 @@ func BenchmarkDashboardQueries(b *testing.B) {
 	exprs := dashboardExprs(b)
 	for _, span := range []time.Duration{24 * time.Hour, 7 * 24 * time.Hour} {
 		path, end := cachedMix(b, span)
-		d, err := Open(Options{Path: path, Job: testJob, Instance: testInstance})
+		d, err := Open(Options{Path: path, Job: testJob, Instance: testInstance, Rollups: dashboardRollups()})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -153,8 +167,12 @@ func BenchmarkDashboardQueries(b *testing.B) {
 		step := max(10, (spanS+239)/240)
 		endS := end / 1000
 		startS := endS - int64(spanS/step*step)
-		run := func(b *testing.B, expr string) int {
-			q, err := eng.NewRangeQuery(context.Background(), d, nil, expandExpr(expr, step, 10),
+		run := func(b *testing.B, expr string, rollups bool) int {
+			qs := expandExpr(expr, step, 10)
+			if rollups {
+				qs = d.Rewrite(qs, startS*1000)
+			}
+			q, err := eng.NewRangeQuery(context.Background(), d, nil, qs,
 				time.Unix(startS, 0), time.Unix(endS, 0), time.Duration(step)*time.Second)
 			if err != nil {
 				b.Fatal(err)
@@ -167,25 +185,30 @@ func BenchmarkDashboardQueries(b *testing.B) {
 			m, _ := res.Matrix()
 			return len(m)
 		}
-		b.Run(spanName(span)+"/all", func(b *testing.B) {
-			for range b.N {
-				for _, e := range exprs {
-					run(b, e)
+		for _, mode := range []struct {
+			name    string
+			rollups bool
+		}{{"all", true}, {"all-members", false}} {
+			b.Run(spanName(span)+"/"+mode.name, func(b *testing.B) {
+				for range b.N {
+					for _, e := range exprs {
+						run(b, e, mode.rollups)
+					}
 				}
-			}
-			b.StopTimer()
-			runtime.GC()
-			var ms runtime.MemStats
-			runtime.ReadMemStats(&ms)
-			b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "heap-inuse-MiB")
-			b.ReportMetric(float64(d.Stats().Series), "series")
-			b.ReportMetric(float64(len(exprs)), "panels")
-		})
+				b.StopTimer()
+				runtime.GC()
+				var ms runtime.MemStats
+				runtime.ReadMemStats(&ms)
+				b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "heap-inuse-MiB")
+				b.ReportMetric(float64(d.Stats().Series), "series")
+				b.ReportMetric(float64(len(exprs)), "panels")
+			})
+		}
 		for i, e := range exprs {
 			b.Run(fmt.Sprintf("%s/panel%02d", spanName(span), i), func(b *testing.B) {
 				n := 0
 				for range b.N {
-					n = run(b, e)
+					n = run(b, e, true)
 				}
 				if n == 0 {
 					b.Fatalf("%s: no series", e)

@@ -42,6 +42,7 @@ type Options struct {
 	Logger             *slog.Logger                   // nil -> slog.Default()
 	CheckpointInterval time.Duration                  // how often open chunks reach the file; 0 -> 1 minute
 	LockTimeout        time.Duration                  // wait for the file lock; 0 -> 1 second
+	Rollups            []Rollup                       // sums kept at sampling time (RollupsOf); may be nil
 }
 
 const (
@@ -71,30 +72,35 @@ type DB struct {
 	// writeMu serialises checkpoints and retention passes, the only writers of the file.
 	writeMu sync.Mutex
 
-	mu         sync.Mutex
-	byID       map[uint32]*series
-	byHash     map[uint64][]*series
-	byName     map[string][]*series // postings of the metric name
-	raw        map[string]*series   // exposition series text -> series, as a scrape cache does
-	nextID     uint32
-	tick       uint64
-	prev, cur  []*series // series seen in the last tick, and a scratch slice for the next
-	meta       map[string]Metadata
-	headSeq    uint64 // key of the newest head log record
-	headLog    int    // bytes in the head log
-	ckGen      uint64 // successful checkpoints; a querier's read transaction must be as new
-	metaDirty  bool
-	symbols    *labels.SymbolTable
-	scratch    labels.Labels
-	lb         *labels.Builder
-	sampleBuf  bytes.Buffer
-	closed     bool
-	closeErr   error
-	samples    atomic.Uint64
-	lastSample atomic.Int64 // ms; 0 before the first sample
-	ckErrors   atomic.Uint64
-	fileBytes  atomic.Int64
-	rawOnly    atomic.Bool // queries read raw samples whatever their step, to compare with them
+	mu        sync.Mutex
+	byID      map[uint32]*series
+	byHash    map[uint64][]*series
+	byName    map[string][]*series // postings of the metric name
+	raw       map[string]*series   // exposition series text -> series, as a scrape cache does
+	nextID    uint32
+	tick      uint64
+	prev, cur []*series // series seen in the last tick, and a scratch slice for the next
+	meta      map[string]Metadata
+	headSeq   uint64 // key of the newest head log record
+	headLog   int    // bytes in the head log
+	ckGen     uint64 // successful checkpoints; a querier's read transaction must be as new
+	metaDirty bool
+
+	rollupsByName map[string][]*rollupDef // the rollups kept, by member metric name
+	rollupSince   map[string]int64        // "metric key" -> ms since the rollup is kept
+	rollupsDirty  bool                    // rollupSince changed since the last checkpoint
+	rolled        []*series               // rollup series fed in the current tick
+	symbols       *labels.SymbolTable
+	scratch       labels.Labels
+	lb            *labels.Builder
+	sampleBuf     bytes.Buffer
+	closed        bool
+	closeErr      error
+	samples       atomic.Uint64
+	lastSample    atomic.Int64 // ms; 0 before the first sample
+	ckErrors      atomic.Uint64
+	fileBytes     atomic.Int64
+	rawOnly       atomic.Bool // queries read raw samples whatever their step, to compare with them
 }
 
 // Open opens or creates the history file. A file that cannot be read as history is moved
@@ -199,6 +205,7 @@ func (d *DB) reset() {
 	d.prev, d.cur = nil, nil
 	d.symbols = labels.NewSymbolTable()
 	d.lb = labels.NewBuilder(labels.EmptyLabels())
+	d.rollupsByName, d.rollupSince, d.rolled = nil, nil, nil
 }
 
 // Close writes a final checkpoint and closes the file. Calling it again returns the

@@ -18,6 +18,9 @@ var (
 
 var metadataKey = []byte("metadata")
 
+// rollupsKey holds, in bucketMeta, JSON of when each rollup kept began (rollupSince).
+var rollupsKey = []byte("rollups")
+
 // errCorruptRecord reports a stored record that does not decode.
 var errCorruptRecord = errors.New("history: corrupt record")
 

@@ -96,6 +96,13 @@ func (d *DB) load(tx *bolt.Tx) error {
 			return fmt.Errorf("%w: metadata: %v", errCorruptRecord, err)
 		}
 	}
+	since := map[string]int64{}
+	if v := tx.Bucket(bucketMeta).Get(rollupsKey); v != nil {
+		if err := json.Unmarshal(v, &since); err != nil {
+			return fmt.Errorf("%w: rollups: %v", errCorruptRecord, err)
+		}
+	}
+	d.setRollups(d.opts.Rollups, since)
 	return nil
 }
 
@@ -174,10 +181,14 @@ func (d *DB) checkpoint() error {
 		}
 		work = append(work, w)
 	}
-	var meta []byte
+	var meta, rollups []byte
 	if d.metaDirty {
 		meta, _ = json.Marshal(d.meta)
 		d.metaDirty = false
+	}
+	if d.rollupsDirty {
+		rollups, _ = json.Marshal(d.rollupSince)
+		d.rollupsDirty = false
 	}
 	d.mu.Unlock()
 
@@ -217,7 +228,12 @@ func (d *DB) checkpoint() error {
 			}
 		}
 		if meta != nil {
-			return tx.Bucket(bucketMeta).Put(metadataKey, meta)
+			if err := tx.Bucket(bucketMeta).Put(metadataKey, meta); err != nil {
+				return err
+			}
+		}
+		if rollups != nil {
+			return tx.Bucket(bucketMeta).Put(rollupsKey, rollups)
 		}
 		return nil
 	})
@@ -252,6 +268,9 @@ func (d *DB) checkpoint() error {
 	}
 	if err != nil && meta != nil {
 		d.metaDirty = true
+	}
+	if err != nil && rollups != nil {
+		d.rollupsDirty = true
 	}
 	d.mu.Unlock()
 	d.updateFileSize()

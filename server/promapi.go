@@ -97,6 +97,7 @@ type promBuildInfo struct {
 // promAPI answers the Prometheus HTTP API over one storage.Queryable with Prometheus's engine.
 type promAPI struct {
 	queryable storage.Queryable // nil while history is off
+	rewrite   func(qs string, start int64) string
 	engine    *promql.Engine
 	parser    parser.Parser
 	metadata  func() map[string][]promMetadata
@@ -106,6 +107,7 @@ type promAPI struct {
 
 type promAPIOptions struct {
 	Queryable  storage.Queryable
+	Rewrite    func(qs string, start int64) string // reads what the storage keeps precomputed; may be nil
 	Timeout    time.Duration
 	MaxSamples int
 	Metadata   func() map[string][]promMetadata
@@ -123,12 +125,16 @@ func newPromAPI(o promAPIOptions) *promAPI {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	if o.Rewrite == nil {
+		o.Rewrite = func(qs string, _ int64) string { return qs }
+	}
 	if o.Metadata == nil {
 		o.Metadata = func() map[string][]promMetadata { return map[string][]promMetadata{} }
 	}
 	p := parser.NewParser(parser.Options{})
 	return &promAPI{
 		queryable: o.Queryable,
+		rewrite:   o.Rewrite,
 		engine: promql.NewEngine(promql.EngineOpts{
 			Logger:               o.Logger.With("component", "promql"),
 			Timeout:              o.Timeout,
@@ -147,11 +153,13 @@ func newPromAPI(o promAPIOptions) *promAPI {
 // bindPromAPI registers the Prometheus-compatible query API, GET and form POST alike.
 func (s *Server) bindPromAPI() {
 	var q storage.Queryable
+	var rewrite func(string, int64) string
 	if s.deps.History != nil { // a nil *history.DB in the interface would not compare to nil
-		q = s.deps.History
+		q, rewrite = s.deps.History, s.deps.History.Rewrite
 	}
 	api := newPromAPI(promAPIOptions{
 		Queryable:  q,
+		Rewrite:    rewrite,
 		Timeout:    s.cfg.QueryTimeout,
 		MaxSamples: s.cfg.QueryMaxSamples,
 		Metadata:   s.promMetadata,
@@ -267,7 +275,7 @@ func (p *promAPI) query(ctx *fasthttp.RequestCtx) promResult {
 		return promResult{err: invalidParam(err, "time")}
 	}
 	return p.runQuery(ctx, limit, func(qc context.Context, opts promql.QueryOpts, qs string) (promql.Query, error) {
-		return p.engine.NewInstantQuery(qc, p.queryable, opts, qs, ts)
+		return p.engine.NewInstantQuery(qc, p.queryable, opts, p.rewrite(qs, ts.UnixMilli()), ts)
 	})
 }
 
@@ -298,7 +306,7 @@ func (p *promAPI) queryRange(ctx *fasthttp.RequestCtx) promResult {
 		return promResult{err: badData(errors.New("exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)"))}
 	}
 	return p.runQuery(ctx, limit, func(qc context.Context, opts promql.QueryOpts, qs string) (promql.Query, error) {
-		return p.engine.NewRangeQuery(qc, p.queryable, opts, qs, start, end, step)
+		return p.engine.NewRangeQuery(qc, p.queryable, opts, p.rewrite(qs, start.UnixMilli()), start, end, step)
 	})
 }
 
