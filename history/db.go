@@ -10,6 +10,10 @@
 // Queries without a step and functions that count samples or look for extremes read raw
 // samples. The last two hours (the open chunks) are never stored downsampled: they are
 // read from the raw samples, thinned as they are read to the resolution of the rest.
+//
+// Rollups (rollup.go) are sums kept at sampling time: for each `sum by (…) (rate(m[…]))`
+// given in Options.Rollups, the members of m are added up per group into a series with
+// the hidden label RollupLabel, and Rewrite points such a query at it.
 package history
 
 import (

@@ -94,9 +94,9 @@ func resKey(t, r int64) int64 {
 }
 
 // downsampleChunk returns the last sample of every window of resolution r among the
-// samples of a valid XOR chunk, as a new XOR chunk. For a counter it also keeps the
-// sample before every decrease: rate and increase add the value a counter had before it
-// restarted, which the last sample of its window no longer holds.
+// samples of a valid XOR chunk, as a new XOR chunk. For a counter it also keeps the two
+// samples around every decrease: rate and increase add the value a counter had before it
+// restarted, and see the restart only if the sample after it is lower.
 func downsampleChunk(c chunkMeta, r int64, counter bool, src *chunkenc.XORChunk) (chunkMeta, error) {
 	src.Reset(c.data)
 	dst := chunkenc.NewXORChunk()
@@ -108,7 +108,7 @@ func downsampleChunk(c chunkMeta, r int64, counter bool, src *chunkenc.XORChunk)
 	it := src.Iterator(nil)
 	var pt int64
 	var pv float64
-	have, emitted := false, false
+	have, emitted, afterDecrease := false, false, false
 	emit := func() {
 		if !emitted {
 			out.mint, emitted = pt, true
@@ -118,10 +118,11 @@ func downsampleChunk(c chunkMeta, r int64, counter bool, src *chunkenc.XORChunk)
 	}
 	for it.Next() == chunkenc.ValFloat {
 		t, v := it.At()
-		if have && (resKey(t, r) != resKey(pt, r) || (counter && v < pv)) {
+		decrease := counter && have && v < pv
+		if have && (afterDecrease || decrease || resKey(t, r) != resKey(pt, r)) {
 			emit()
 		}
-		pt, pv, have = t, v, true
+		pt, pv, have, afterDecrease = t, v, true, decrease
 	}
 	if err := it.Err(); err != nil {
 		return chunkMeta{}, fmt.Errorf("%w: downsample: %v", errCorruptRecord, err)

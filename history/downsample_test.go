@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -203,12 +204,12 @@ func TestSelectReadsTheResolutionTheHintsAllow(t *testing.T) {
 		{"no hints", &storage.SelectHints{Start: start, End: end}, dayTicks},
 		{"instant query", hints(0, 0, ""), dayTicks},
 		{"step under 1m", hints(30*time.Second, 0, ""), dayTicks},
-		// One more window: (t0-1m, t0] holds the first sample; and one more sample, kept
-		// before the counter's reset.
-		{"plain selector at 24h", hints(dashStep, 0, "sum"), dayTicks/6 + 2},
-		{"rate at 24h", hints(dashStep, 370*time.Second, "rate"), dayTicks/6 + 2},
-		{"rate at 7d", hints(2520*time.Second, 2530*time.Second, "rate"), dayTicks/60 + 2},
-		{"range too short for 10m", hints(2520*time.Second, 39*time.Minute, "rate"), dayTicks/30 + 2},
+		// One more window: (t0-1m, t0] holds the first sample; and two more samples, kept
+		// around the counter's reset.
+		{"plain selector at 24h", hints(dashStep, 0, "sum"), dayTicks/6 + 3},
+		{"rate at 24h", hints(dashStep, 370*time.Second, "rate"), dayTicks/6 + 3},
+		{"rate at 7d", hints(2520*time.Second, 2530*time.Second, "rate"), dayTicks/60 + 3},
+		{"range too short for 10m", hints(2520*time.Second, 39*time.Minute, "rate"), dayTicks/30 + 3},
 		{"range too short for 1m", hints(dashStep, 3*time.Minute, "rate"), dayTicks},
 		{"counting function", hints(dashStep, 370*time.Second, "count_over_time"), dayTicks},
 		{"extremes", hints(2520*time.Second, 2530*time.Second, "max_over_time"), dayTicks},
@@ -267,7 +268,10 @@ func TestDownsampleChunkKeepsLastOfEachWindow(t *testing.T) {
 		{"staleness marker kept", true, []s{{10_000, 1}, {20_000, stale}}, []s{{20_000, stale}}},
 		{"one sample", false, []s{{5, 7}}, []s{{5, 7}}},
 		{"gauge decrease", false, []s{{10_000, 5}, {20_000, 2}, {30_000, 4}}, []s{{30_000, 4}}},
-		{"counter reset", true, []s{{10_000, 5}, {20_000, 9}, {30_000, 1}, {40_000, 3}}, []s{{20_000, 9}, {40_000, 3}}},
+		{"counter reset", true, []s{{10_000, 5}, {20_000, 9}, {30_000, 1}, {40_000, 3}}, []s{{20_000, 9}, {30_000, 1}, {40_000, 3}}},
+		// Without the sample after the reset, 9 then 12 would read as growth by 3.
+		{"counter reset, then past its old value", true, []s{{10_000, 5}, {20_000, 9}, {30_000, 1}, {40_000, 12}, {50_000, 13}}, []s{{20_000, 9}, {30_000, 1}, {50_000, 13}}},
+		{"reset on a window's last sample", true, []s{{10_000, 5}, {20_000, 9}, {60_000, 1}, {70_000, 3}}, []s{{20_000, 9}, {60_000, 1}, {70_000, 3}}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			src := chunkenc.NewXORChunk()
@@ -450,5 +454,38 @@ func TestCounterLike(t *testing.T) {
 		if got := counterLike(labels.FromStrings("__name__", name), meta); got != want {
 			t.Errorf("counterLike(%s) = %v, want %v", name, got, want)
 		}
+	}
+}
+
+// TestThinKeepsBothSidesOfAReset reads a counter still in memory at a step that thins it
+// to 1 m: the samples before and after its reset stay, so rate sees the reset even when the
+// counter climbs past its old value within the window.
+func TestThinKeepsBothSidesOfAReset(t *testing.T) {
+	d := openTest(t, tempPath(t))
+	vals := []int{5, 9, 1, 12, 13, 14}
+	for i, v := range vals {
+		if err := d.Append(t0+int64(i+1)*step10s, fmt.Appendf(nil, "# TYPE thin_total counter\nthin_total %d\n", v)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	end := t0 + int64(len(vals))*step10s
+	hints := &storage.SelectHints{Start: t0, End: end, Step: dashStep.Milliseconds(), Range: 370_000, Func: "rate"}
+	q, err := d.Querier(t0, end)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	ss := q.Select(context.Background(), true, hints, labels.MustNewMatcher(labels.MatchEqual, "__name__", "thin_total"))
+	var got []float64
+	for ss.Next() {
+		it := ss.At().Iterator(nil)
+		for it.Next() == chunkenc.ValFloat {
+			_, v := it.At()
+			got = append(got, v)
+		}
+	}
+	// Windows (t0, t0+1m]: 5 9 1 12 13 14 → 9 before the reset, 1 after it, 14 last.
+	if want := []float64{9, 1, 14}; !slices.Equal(got, want) {
+		t.Fatalf("thinned samples %v, want %v", got, want)
 	}
 }

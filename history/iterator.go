@@ -76,11 +76,13 @@ func (it *chunksIterator[T]) decode(i int) {
 }
 
 // thin keeps, of the decoded samples, the last of each window of resolution it.res and,
-// for a counter, the last before each decrease, as downsampleChunk does.
+// for a counter, the two around each decrease, as downsampleChunk does.
 func (it *chunksIterator[T]) thin() {
 	n, k := len(it.ts), 0
 	for j := range n {
-		if j+1 < n && resKey(it.ts[j], it.res) == resKey(it.ts[j+1], it.res) && !(it.counter && it.vs[j+1] < it.vs[j]) {
+		nextDecreases := j+1 < n && it.vs[j+1] < it.vs[j]
+		decreased := j > 0 && it.vs[j] < it.vs[j-1]
+		if j+1 < n && resKey(it.ts[j], it.res) == resKey(it.ts[j+1], it.res) && !(it.counter && (nextDecreases || decreased)) {
 			continue
 		}
 		it.ts[k], it.vs[k] = it.ts[j], it.vs[j]
