@@ -30,14 +30,15 @@ func fileBreakdown(b *testing.B, d *DB) string {
 
 // BenchmarkBytesPerSampleMix samples the binary's own series mix (a real
 // monitoring.Registry under synthetic traffic) every 10 s for a simulated day and week
-// through Append, checkpointing every simulated minute and enforcing retention as Run does.
+// through Append, with the dashboard's rollups, checkpointing every simulated minute and
+// enforcing retention as Run does.
 // The week takes about five minutes; -bench 'Mix/1d' runs the day alone.
 func BenchmarkBytesPerSampleMix(b *testing.B) {
 	for _, days := range []int{1, 7} {
 		b.Run(fmt.Sprintf("%dd", days), func(b *testing.B) {
 			for range b.N {
 				path := filepath.Join(b.TempDir(), "history.db")
-				d, err := Open(Options{Path: path, Job: testJob, Instance: testInstance})
+				d, err := Open(Options{Path: path, Job: testJob, Instance: testInstance, Rollups: dashboardRollups()})
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -79,6 +80,39 @@ func BenchmarkBytesPerSampleMix(b *testing.B) {
 				b.ReportMetric(float64(fileSize(b, path))/samples, "file-B/sample")
 				b.ReportMetric(time.Since(start).Seconds(), "build-s")
 			}
+		})
+	}
+}
+
+// BenchmarkSamplerTickMix measures parse + append of one tick of the binary's own series
+// mix, with and without the dashboard's rollups.
+func BenchmarkSamplerTickMix(b *testing.B) {
+	m := newDefaultMix()
+	for range 360 {
+		m.step()
+	}
+	expo := make([][]byte, 64)
+	for i := range expo {
+		m.step()
+		expo[i] = append([]byte(nil), m.exposition()...)
+	}
+	for _, c := range []struct {
+		name    string
+		rollups []Rollup
+	}{{"members", nil}, {"rollups", dashboardRollups()}} {
+		b.Run(c.name, func(b *testing.B) {
+			d, err := Open(Options{Path: filepath.Join(b.TempDir(), "history.db"), Job: testJob, Instance: testInstance, Rollups: c.rollups})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer d.Close()
+			b.ReportAllocs()
+			for i := range b.N {
+				if err := d.Append(t0+int64(i)*step10s, expo[i%len(expo)]); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(d.Stats().Series), "series")
 		})
 	}
 }
