@@ -132,7 +132,7 @@ func dashboardRollups() []Rollup {
 // cachedMix returns a history of span and one hour before it (so that a query over span
 // has its rollups from its first window on), built once and kept in os.TempDir between runs.
 func cachedMix(b *testing.B, span time.Duration) (path string, end int64) {
-	path = filepath.Join(os.TempDir(), fmt.Sprintf("gemini-flow-history-bench-v6-%s.db", spanName(span)))
+	path = filepath.Join(os.TempDir(), fmt.Sprintf("gemini-flow-history-bench-v7-%s.db", spanName(span)))
 	ticks := int64((span + time.Hour) / (10 * time.Second))
 	end = t0 + (ticks-1)*step10s
 	if _, err := os.Stat(path); err == nil {

@@ -29,10 +29,13 @@ type defaultMix struct {
 	buf    bytes.Buffer
 }
 
-func newDefaultMix() *defaultMix {
+func newDefaultMix() *defaultMix { return newMix(10) }
+
+// newMix is the default mix over the first n of its ten resources (five routes each).
+func newMix(n int) *defaultMix {
 	m := &defaultMix{r: rand.New(rand.NewPCG(3, 5)), reg: monitoring.New(monitoring.Options{Version: "1.0.0", Revision: "abc123"})}
 	res := []string{"workflows", "sessions", "store", "nodes", "edges", "templates", "runs", "users", "keys", "exports"}
-	for i, r := range res {
+	for i, r := range res[:n] {
 		base := "/api/" + r
 		m.routes = append(m.routes,
 			mixRoute{"GET", base, 2 + float64(i%3), []int{200, 304}, 0.004},
