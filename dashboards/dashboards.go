@@ -18,10 +18,9 @@ var grafanaJSON []byte
 // The slice is shared: callers must not modify it.
 func Dashboard() []byte { return grafanaJSON }
 
-// Expressions returns the PromQL of every panel's targets, with the dashboard's variables
-// replaced by values a query can run with: $job and $instance by ".*", $__rate_interval
-// and $__interval by one minute.
-func Expressions() []string {
+// Targets returns the PromQL of every panel's targets as the dashboard writes it, with
+// Grafana's variables in it.
+func Targets() []string {
 	var dash struct {
 		Panels []struct {
 			Targets []struct {
@@ -32,15 +31,25 @@ func Expressions() []string {
 	if err := json.Unmarshal(grafanaJSON, &dash); err != nil {
 		panic("dashboards: embedded dashboard: " + err.Error()) // TestDashboardStrictSchema decodes the same bytes
 	}
-	vars := strings.NewReplacer("${__rate_interval}", "1m", "$__rate_interval", "1m", "${__interval}", "1m", "$__interval", "1m",
-		"${job}", ".*", "$job", ".*", "${instance}", ".*", "$instance", ".*")
 	var out []string
 	for _, p := range dash.Panels {
 		for _, t := range p.Targets {
 			if t.Expr != "" {
-				out = append(out, vars.Replace(t.Expr))
+				out = append(out, t.Expr)
 			}
 		}
+	}
+	return out
+}
+
+// Expressions returns Targets with the dashboard's variables replaced by values a query
+// can run with: $job and $instance by ".*", $__rate_interval and $__interval by one minute.
+func Expressions() []string {
+	vars := strings.NewReplacer("${__rate_interval}", "1m", "$__rate_interval", "1m", "${__interval}", "1m", "$__interval", "1m",
+		"${job}", ".*", "$job", ".*", "${instance}", ".*", "$instance", ".*")
+	out := Targets()
+	for i, e := range out {
+		out[i] = vars.Replace(e)
 	}
 	return out
 }

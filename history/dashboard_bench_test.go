@@ -2,7 +2,6 @@ package history
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -20,29 +19,6 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/promql"
 )
-
-// dashboardExprs returns every target expression of the shipped dashboard.
-func dashboardExprs(b *testing.B) []string {
-	var dash struct {
-		Panels []struct {
-			Targets []struct {
-				Expr string `json:"expr"`
-			} `json:"targets"`
-		} `json:"panels"`
-	}
-	if err := json.Unmarshal(dashboards.Dashboard(), &dash); err != nil {
-		b.Fatal(err)
-	}
-	var out []string
-	for _, p := range dash.Panels {
-		for _, t := range p.Targets {
-			if t.Expr != "" {
-				out = append(out, t.Expr)
-			}
-		}
-	}
-	return out
-}
 
 // expandExpr substitutes the variables as the page's expand does (web/static/app.js).
 func expandExpr(expr string, step, interval int) string {
@@ -155,7 +131,7 @@ func cachedMix(b *testing.B, span time.Duration) (path string, end int64) {
 // does, over 24 h and 7 d of the binary's own series mix, with the engine options of the
 // query API.
 func BenchmarkDashboardQueries(b *testing.B) {
-	exprs := dashboardExprs(b)
+	exprs := dashboards.Targets()
 	for _, span := range []time.Duration{24 * time.Hour, 7 * 24 * time.Hour} {
 		path, end := cachedMix(b, span)
 		d, err := Open(Options{Path: path, Job: testJob, Instance: testInstance, Rollups: dashboardRollups()})
