@@ -210,7 +210,8 @@ func (d *DB) appendRollups(ts int64, cur []*series) ([]*series, uint64) {
 
 // Rewrite returns the query qs with every `sum by (…) (rate|increase(…))` that a rollup
 // answers reading the rollup's series, when the rollup covers every sample the selection
-// reads for evaluations from start (ms) on. The sum of members that move together is the
+// reads for evaluations from start (ms) on: the rollup began before the earliest, or no
+// member holds a sample from before the rollup began. The sum of members that move together is the
 // rollup's rate; the two differ only in windows where a member appears, restarts, or
 // climbs from near zero, and there by less than one sampling interval of that member's
 // increase. qs comes back unchanged when it does not parse or nothing applies.
@@ -236,8 +237,9 @@ func (d *DB) Rewrite(qs string, start int64) string {
 		key := Rollup{Metric: vs.Name, By: by}.key()
 		d.mu.Lock()
 		since := d.rollupSince[vs.Name+" "+key]
+		covered := since != 0 && (earliest >= since || d.oldestMember(vs.Name) >= since)
 		d.mu.Unlock()
-		if since == 0 || earliest < since {
+		if !covered {
 			return nil
 		}
 		vs.LabelMatchers = append(vs.LabelMatchers, labels.MustNewMatcher(labels.MatchEqual, RollupLabel, key))
@@ -248,4 +250,16 @@ func (d *DB) Rewrite(qs string, start int64) string {
 		return qs
 	}
 	return expr.String()
+}
+
+// oldestMember returns the time of the oldest sample of any member series of metric, or
+// MaxInt64 when none holds one. Caller holds d.mu.
+func (d *DB) oldestMember(metric string) int64 {
+	oldest := int64(math.MaxInt64)
+	for _, s := range d.byName[metric] {
+		if !s.hidden {
+			oldest = min(oldest, s.minT)
+		}
+	}
+	return oldest
 }

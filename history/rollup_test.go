@@ -66,7 +66,17 @@ func TestRollupsOf(t *testing.T) {
 }
 
 func TestRewrite(t *testing.T) {
-	d := openTest(t, tempPath(t), func(o *Options) {
+	// The history predates the rollups: ticks 0–2 without them, from tick 3 with them.
+	path := tempPath(t)
+	older, err := Open(Options{Path: path, Job: testJob, Instance: testInstance})
+	if err != nil {
+		t.Fatal(err)
+	}
+	appendTicks(t, older, 0, 3, "/a", "/b")
+	if err := older.Close(); err != nil {
+		t.Fatal(err)
+	}
+	d := openTest(t, path, func(o *Options) {
 		o.Rollups = RollupsOf([]string{
 			`sum by (route) (rate(app_requests_total[1m]))`,
 			`sum(rate(app_requests_total[1m]))`,
@@ -76,7 +86,7 @@ func TestRewrite(t *testing.T) {
 	if got := d.Rewrite(`sum(rate(app_requests_total[1m]))`, t0+time.Hour.Milliseconds()); got != `sum(rate(app_requests_total[1m]))` {
 		t.Fatalf("rewritten before the rollup has samples: %s", got)
 	}
-	appendTicks(t, d, 0, 3, "/a", "/b")
+	appendTicks(t, d, 3, 6, "/a", "/b")
 	after := t0 + 10*time.Minute.Milliseconds()
 	for _, tc := range []struct{ name, in, want string }{
 		{"sum", `sum(rate(app_requests_total[1m]))`, `sum(rate(app_requests_total{__rollup__="sum by ()"}[1m]))`},
@@ -161,9 +171,11 @@ func TestRollupSincePersisted(t *testing.T) {
 		from, to  int
 		rewritten map[int]bool // query start tick -> rewritten
 	}{
-		{"first run", true, 0, 30, map[int]bool{5: false, 6: true, 29: true}},
+		// No member holds a sample from before the rollup: every range reads it.
+		{"first run", true, 0, 30, map[int]bool{0: true, 5: true, 29: true}},
 		{"restart keeps it", true, 40, 60, map[int]bool{6: true, 59: true}},
 		{"a run without it", false, 60, 70, nil},
+		// The members hold samples from before it began again: only ranges after that.
 		{"back: only from its new start", true, 80, 100, map[int]bool{59: false, 85: false, 86: true}},
 	}
 	for _, st := range steps {
