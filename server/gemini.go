@@ -33,7 +33,7 @@ func (s *Server) executeGemini(ctx *fasthttp.RequestCtx) error {
 	if s.deps.Gemini == nil {
 		return errGeminiOff
 	}
-	res, err := s.deps.Gemini.Execute(ctx, nodes, edges)
+	res, err := s.deps.Gemini.Execute(s.base, nodes, edges)
 	var ue *gemini.UpstreamError
 	switch {
 	case errors.Is(err, gemini.ErrNoAPIKey):

@@ -1,8 +1,10 @@
 package server
 
 import (
+	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gemini-flow/gemini-flow/gemini"
 )
@@ -45,4 +47,31 @@ func TestGeminiWithoutKey(t *testing.T) {
 		{Name: "execute unavailable", Method: "POST", URL: "/api/gemini/execute",
 			Body: `{"nodes":[{"id":"a","position":{"x":0,"y":0},"data":{"label":"A"}}]}`, ExpectedStatus: 503, ExpectedContent: []string{`"UPSTREAM_UNAVAILABLE"`}},
 	})
+}
+
+// TestShutdownCancelsUpstreamCalls checks that an upstream call still running when
+// shutdown stops waiting is cancelled then, and its request answered, instead of holding
+// the process until the upstream replies or the client's own timeout.
+func TestShutdownCancelsUpstreamCalls(t *testing.T) {
+	ts := newTestServer(t, func(_ *Config, d *Deps) {
+		d.Gemini = gemini.New(gemini.Config{BaseURL: geminiUpstream(t), Model: "test-model", APIKey: geminiTestKey, Timeout: time.Minute, Metrics: d.Metrics})
+	})
+	body := `{"nodes":[{"id":"1","position":{"x":0,"y":0},"data":{"label":"SLOW"}}]}`
+	type answer struct {
+		status int
+		body   string
+	}
+	answered := make(chan answer, 1)
+	go func() {
+		status, _, b := ts.do(t, "POST", "/api/gemini/execute", body, nil)
+		answered <- answer{status, b}
+	}()
+	time.Sleep(100 * time.Millisecond) // the call reaches the upstream, which holds it 3 s
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	_ = ts.Server.Shutdown(ctx) // ends with ctx: the request was still in flight
+	a := <-answered
+	if a.status != 502 || !strings.Contains(a.body, "request canceled") {
+		t.Fatalf("in-flight call answered %d %s, want 502 request canceled", a.status, a.body)
+	}
 }

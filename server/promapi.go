@@ -98,6 +98,7 @@ type promBuildInfo struct {
 type promAPI struct {
 	queryable storage.Queryable // nil while history is off
 	rewrite   func(qs string, start int64) string
+	base      context.Context
 	engine    *promql.Engine
 	parser    parser.Parser
 	metadata  func() map[string][]promMetadata
@@ -108,6 +109,7 @@ type promAPI struct {
 type promAPIOptions struct {
 	Queryable  storage.Queryable
 	Rewrite    func(qs string, start int64) string // reads what the storage keeps precomputed; may be nil
+	Base       context.Context                     // queries end with it; nil: never
 	Timeout    time.Duration
 	MaxSamples int
 	Metadata   func() map[string][]promMetadata
@@ -125,6 +127,9 @@ func newPromAPI(o promAPIOptions) *promAPI {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	if o.Base == nil {
+		o.Base = context.Background()
+	}
 	if o.Rewrite == nil {
 		o.Rewrite = func(qs string, _ int64) string { return qs }
 	}
@@ -135,6 +140,7 @@ func newPromAPI(o promAPIOptions) *promAPI {
 	return &promAPI{
 		queryable: o.Queryable,
 		rewrite:   o.Rewrite,
+		base:      o.Base,
 		engine: promql.NewEngine(promql.EngineOpts{
 			Logger:               o.Logger.With("component", "promql"),
 			Timeout:              o.Timeout,
@@ -160,6 +166,7 @@ func (s *Server) bindPromAPI() {
 	api := newPromAPI(promAPIOptions{
 		Queryable:  q,
 		Rewrite:    rewrite,
+		Base:       s.base,
 		Timeout:    s.cfg.QueryTimeout,
 		MaxSamples: s.cfg.QueryMaxSamples,
 		Metadata:   s.promMetadata,
@@ -242,14 +249,13 @@ func (p *promAPI) wrap(f func(*fasthttp.RequestCtx) promResult) fasthttp.Request
 }
 
 // queryContext bounds a query by the request's timeout parameter, if any.
-func queryContext(ctx *fasthttp.RequestCtx) (context.Context, context.CancelFunc, *promError) {
+func queryContext(base context.Context, ctx *fasthttp.RequestCtx) (context.Context, context.CancelFunc, *promError) {
 	timeout, perr := queryTimeoutParam(ctx)
 	if perr != nil {
 		return nil, nil, perr
 	}
-	// The request context ends with the server, not with the request; the engine's own
-	// timeout bounds each query.
-	c := context.Context(ctx)
+	// Not the RequestCtx (see Server.base); the engine's own timeout bounds each query.
+	c := base
 	if timeout > 0 {
 		cc, cancel := context.WithTimeout(c, timeout)
 		return cc, cancel, nil
@@ -312,7 +318,7 @@ func (p *promAPI) queryRange(ctx *fasthttp.RequestCtx) promResult {
 
 // runQuery builds a query under the request's timeout and lookback options, then runs it.
 func (p *promAPI) runQuery(ctx *fasthttp.RequestCtx, limit int, build func(context.Context, promql.QueryOpts, string) (promql.Query, error)) promResult {
-	qc, cancel, perr := queryContext(ctx)
+	qc, cancel, perr := queryContext(p.base, ctx)
 	if perr != nil {
 		return promResult{err: perr}
 	}

@@ -73,6 +73,13 @@ type Server struct {
 	origins    map[string]bool
 	anyOrigin  bool
 	limiter    *ipLimiter
+
+	// base is the context of work a request starts beyond the handler (upstream calls,
+	// queries); it ends when shutdown stops waiting for in-flight requests. The RequestCtx
+	// is no such context: fasthttp reuses it once the handler returns, while a context
+	// derived from it keeps a goroutine that reads it.
+	base     context.Context
+	stopBase context.CancelFunc
 }
 
 // userValue keys; pointers so that boxing them allocates nothing.
@@ -90,6 +97,7 @@ func New(cfg Config, deps Deps) *Server {
 		cfg.ShutdownTimeout = 10 * time.Second
 	}
 	s := &Server{cfg: cfg, deps: deps, log: deps.Logger, lim: cfg.Limits.WithDefaults(), started: time.Now()}
+	s.base, s.stopBase = context.WithCancel(context.Background())
 	s.versionJSON, _ = json.Marshal(cfg.Version) // a string always encodes
 	for _, k := range cfg.APIKeys {
 		if k != "" {
@@ -216,12 +224,15 @@ func (s *Server) Serve(ln net.Listener) error { return s.srv.Serve(ln) }
 func (s *Server) SetReady(ready bool) { s.ready.Store(ready) }
 
 // Shutdown stops answering /readyz, closes WebSocket clients with 1001, and waits for in-flight
-// requests until ctx ends.
+// requests until ctx ends, when their upstream calls and queries are cancelled.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.SetReady(false)
 	if s.deps.Hub != nil {
 		s.deps.Hub.Close()
 	}
+	stop := context.AfterFunc(ctx, s.stopBase)
+	defer stop()
+	defer s.stopBase()
 	return s.srv.ShutdownWithContext(ctx)
 }
 
