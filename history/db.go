@@ -90,21 +90,21 @@ type DB struct {
 	ckGen     uint64 // successful checkpoints; a querier's read transaction must be as new
 	metaDirty bool
 
-	rollupsByName map[string][]*rollupDef // the rollups kept, by member metric name
-	rollupSince   map[string]int64        // "metric key" -> ms since the rollup is kept
-	rollupsDirty  bool                    // rollupSince changed since the last checkpoint
-	rolled        []*series               // rollup series fed in the current tick
-	symbols       *labels.SymbolTable
-	scratch       labels.Labels
-	lb            *labels.Builder
-	sampleBuf     bytes.Buffer
-	closed        bool
-	closeErr      error
-	samples       atomic.Uint64
-	lastSample    atomic.Int64 // ms; 0 before the first sample
-	ckErrors      atomic.Uint64
-	fileBytes     atomic.Int64
-	rawOnly       atomic.Bool // queries read raw samples whatever their step, to compare with them
+	rollupsByName  map[string][]*rollupDef // the rollups kept, by member metric name
+	rollupsToStart bool                    // a rollup has no since yet
+	rollupsDirty   bool                    // a since changed after the last checkpoint
+	rolled         []*series               // rollup series fed in the current tick
+	symbols        *labels.SymbolTable
+	scratch        labels.Labels
+	lb             *labels.Builder
+	sampleBuf      bytes.Buffer
+	closed         bool
+	closeErr       error
+	samples        atomic.Uint64
+	lastSample     atomic.Int64 // ms; 0 before the first sample
+	ckErrors       atomic.Uint64
+	fileBytes      atomic.Int64
+	rawOnly        atomic.Bool // queries read raw samples whatever their step, to compare with them
 }
 
 // Open opens or creates the history file. A file that cannot be read as history is moved
@@ -209,7 +209,7 @@ func (d *DB) reset() {
 	d.prev, d.cur = nil, nil
 	d.symbols = labels.NewSymbolTable()
 	d.lb = labels.NewBuilder(labels.EmptyLabels())
-	d.rollupsByName, d.rollupSince, d.rolled = nil, nil, nil
+	d.rollupsByName, d.rolled = nil, nil
 }
 
 // Close writes a final checkpoint and closes the file. Calling it again returns the

@@ -18,7 +18,7 @@ var (
 
 var metadataKey = []byte("metadata")
 
-// rollupsKey holds, in bucketMeta, JSON of when each rollup kept began (rollupSince).
+// rollupsKey holds, in bucketMeta, JSON of when each rollup kept began (rollupDef.since).
 var rollupsKey = []byte("rollups")
 
 // errCorruptRecord reports a stored record that does not decode.

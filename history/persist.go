@@ -187,7 +187,7 @@ func (d *DB) checkpoint() error {
 		d.metaDirty = false
 	}
 	if d.rollupsDirty {
-		rollups, _ = json.Marshal(d.rollupSince)
+		rollups, _ = json.Marshal(d.rollupSinces())
 		d.rollupsDirty = false
 	}
 	d.mu.Unlock()

@@ -28,6 +28,9 @@ type Rollup struct {
 // key is the value of RollupLabel on the rollup's series.
 func (r Rollup) key() string { return "sum by (" + strings.Join(r.By, ", ") + ")" }
 
+// id names the rollup among all: its metric and key.
+func (r Rollup) id() string { return r.Metric + " " + r.key() }
+
 // RollupsOf returns a rollup for every `sum by (…) (rate|increase(metric{…}[…]))` in exprs
 // that sums away at least one label of the metric, as labelNames tells them (a metric it
 // does not know is skipped). Expressions that do not parse are skipped.
@@ -48,9 +51,8 @@ func RollupsOf(exprs []string, labelNames func(metric string) ([]string, bool)) 
 			if !known || !slices.ContainsFunc(names, func(l string) bool { return !slices.Contains(by, l) && l != "job" && l != "instance" }) {
 				return nil // summing by every label it has: the rollup would be the members themselves
 			}
-			r := Rollup{Metric: vs.Name, By: by}
-			if k := r.Metric + " " + r.key(); !seen[k] {
-				seen[k] = true
+			if r := (Rollup{Metric: vs.Name, By: by}); !seen[r.id()] {
+				seen[r.id()] = true
 				out = append(out, r)
 			}
 			return nil
@@ -111,23 +113,32 @@ type rollupDef struct {
 	since int64 // ms of its first sample; 0 until it has one
 }
 
-// setRollups indexes the rollups to keep, and keeps the since times the file holds for
-// those among them it kept before. Caller holds d.mu or owns d.
+// setRollups indexes the rollups to keep, and keeps the since times the file holds (by
+// id) for those among them it kept before. Caller holds d.mu or owns d.
 func (d *DB) setRollups(rs []Rollup, since map[string]int64) {
 	d.rollupsByName = map[string][]*rollupDef{}
-	d.rollupSince = map[string]int64{}
 	for _, r := range rs {
-		def := &rollupDef{Rollup: r, key: r.key()}
-		id := r.Metric + " " + def.key
-		def.since = since[id]
-		if def.since != 0 {
-			d.rollupSince[id] = def.since
-		}
+		def := &rollupDef{Rollup: r, key: r.key(), since: since[r.id()]}
+		d.rollupsToStart = d.rollupsToStart || def.since == 0
 		d.rollupsByName[r.Metric] = append(d.rollupsByName[r.Metric], def)
 	}
-	if len(d.rollupSince) != len(since) {
+	if len(d.rollupSinces()) != len(since) {
 		d.rollupsDirty = true // forget rollups no longer kept: their series will have a gap
 	}
+}
+
+// rollupSinces returns, by id, when each rollup kept began, as the file holds them.
+// Caller holds d.mu or owns d.
+func (d *DB) rollupSinces() map[string]int64 {
+	out := map[string]int64{}
+	for _, defs := range d.rollupsByName {
+		for _, def := range defs {
+			if def.since != 0 {
+				out[def.id()] = def.since
+			}
+		}
+	}
+	return out
 }
 
 // groupsOf returns the rollup series a member series feeds. Caller holds d.mu.
@@ -193,16 +204,15 @@ func (d *DB) appendRollups(ts int64, cur []*series) ([]*series, uint64) {
 			added++
 		}
 	}
-	if len(d.rolled) > 0 {
+	if len(d.rolled) > 0 && d.rollupsToStart {
 		for _, defs := range d.rollupsByName {
 			for _, def := range defs {
 				if def.since == 0 {
-					def.since = ts
-					d.rollupSince[def.Metric+" "+def.key] = ts
-					d.rollupsDirty = true
+					def.since, d.rollupsDirty = ts, true
 				}
 			}
 		}
+		d.rollupsToStart = false
 	}
 	d.rolled = d.rolled[:0]
 	return cur, added
@@ -210,11 +220,11 @@ func (d *DB) appendRollups(ts int64, cur []*series) ([]*series, uint64) {
 
 // Rewrite returns the query qs with every `sum by (…) (rate|increase(…))` that a rollup
 // answers reading the rollup's series, when the rollup covers every sample the selection
-// reads for evaluations from start (ms) on: the rollup began before the earliest, or no
-// member holds a sample from before the rollup began. The sum of members that move together is the
-// rollup's rate; the two differ only in windows where a member appears, restarts, or
-// climbs from near zero, and there by less than one sampling interval of that member's
-// increase. qs comes back unchanged when it does not parse or nothing applies.
+// reads for evaluations from start (ms) on: it began before the earliest, or no member
+// holds a sample from before it began. The rollup's rate is the sum of its members' but
+// in windows where a member appears or restarts, and where one climbs from near zero (by
+// less than one sampling interval's share of the window there). qs comes back unchanged
+// when it does not parse or nothing applies.
 func (d *DB) Rewrite(qs string, start int64) string {
 	d.mu.Lock()
 	empty := len(d.rollupsByName) == 0
@@ -236,7 +246,12 @@ func (d *DB) Rewrite(qs string, start int64) string {
 		earliest := start - ms.Range.Milliseconds() - max(vs.OriginalOffset.Milliseconds(), 0)
 		key := Rollup{Metric: vs.Name, By: by}.key()
 		d.mu.Lock()
-		since := d.rollupSince[vs.Name+" "+key]
+		var since int64
+		for _, def := range d.rollupsByName[vs.Name] {
+			if def.key == key {
+				since = def.since
+			}
+		}
 		covered := since != 0 && (earliest >= since || d.oldestMember(vs.Name) >= since)
 		d.mu.Unlock()
 		if !covered {
