@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -67,6 +68,10 @@ type Server struct {
 	templates []routeTemplate // every registered template once, in registration order (405 labels)
 	handler   fasthttp.RequestHandler
 	srv       *fasthttp.Server
+
+	lnMu     sync.Mutex
+	ln       net.Listener // the listener Serve was given, closed by Shutdown
+	shutDown bool         // Shutdown has begun: a later Serve returns at once
 
 	apiKeys    [][]byte
 	metricsKey []byte
@@ -218,7 +223,16 @@ func b2s(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 func (s *Server) Handler() fasthttp.RequestHandler { return s.handler }
 
 // Serve answers requests on ln until Shutdown.
-func (s *Server) Serve(ln net.Listener) error { return s.srv.Serve(ln) }
+func (s *Server) Serve(ln net.Listener) error {
+	s.lnMu.Lock()
+	if s.shutDown {
+		s.lnMu.Unlock()
+		return ln.Close()
+	}
+	s.ln = ln
+	s.lnMu.Unlock()
+	return s.srv.Serve(ln)
+}
 
 // SetReady flips /readyz.
 func (s *Server) SetReady(ready bool) { s.ready.Store(ready) }
@@ -227,6 +241,15 @@ func (s *Server) SetReady(ready bool) { s.ready.Store(ready) }
 // requests until ctx ends, when their upstream calls and queries are cancelled.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.SetReady(false)
+	s.lnMu.Lock()
+	s.shutDown = true
+	ln := s.ln
+	s.lnMu.Unlock()
+	if ln != nil {
+		// fasthttp's Shutdown only stops listeners its Serve has registered; one that
+		// Serve received but had not registered yet would keep Serve running forever.
+		defer ln.Close()
+	}
 	if s.deps.Hub != nil {
 		s.deps.Hub.Close()
 	}
