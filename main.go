@@ -17,7 +17,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/gemini-flow/gemini-flow/dashboards"
 	"github.com/gemini-flow/gemini-flow/gemini"
 	"github.com/gemini-flow/gemini-flow/history"
 	"github.com/gemini-flow/gemini-flow/monitoring"
@@ -86,8 +85,7 @@ func serve(cfg config, logger *slog.Logger) error {
 			OnSample: func(ts time.Time, series int) {
 				hub.Publish("metrics", "metrics.sampled", map[string]any{"timestamp": ts.UnixMilli(), "series": series})
 			},
-			Logger:  logger,
-			Rollups: history.RollupsOf(dashboards.Expressions(), monitoring.SampleLabels),
+			Logger: logger,
 		})
 		if err != nil {
 			ln.Close()

@@ -6,7 +6,6 @@ package dashboards
 import (
 	_ "embed"
 	"encoding/json"
-	"strings"
 )
 
 //go:generate go test . -run TestDashboardGenerated -update
@@ -38,18 +37,6 @@ func Targets() []string {
 				out = append(out, t.Expr)
 			}
 		}
-	}
-	return out
-}
-
-// Expressions returns Targets with the dashboard's variables replaced by values a query
-// can run with: $job and $instance by ".*", $__rate_interval and $__interval by one minute.
-func Expressions() []string {
-	vars := strings.NewReplacer("${__rate_interval}", "1m", "$__rate_interval", "1m", "${__interval}", "1m", "$__interval", "1m",
-		"${job}", ".*", "$job", ".*", "${instance}", ".*", "$instance", ".*")
-	out := Targets()
-	for i, e := range out {
-		out[i] = vars.Replace(e)
 	}
 	return out
 }

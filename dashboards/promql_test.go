@@ -212,26 +212,3 @@ func TestAlertsPromQL(t *testing.T) {
 		}
 	}
 }
-
-// TestExpressions checks that Expressions gives every panel target, each parsing with
-// no variable left.
-func TestExpressions(t *testing.T) {
-	var want []string
-	for _, p := range decodePage(t).Panels {
-		for _, tg := range p.Targets {
-			want = append(want, dashboardVars.Replace(tg.Expr))
-		}
-	}
-	got := Expressions()
-	if !slices.Equal(got, want) {
-		t.Fatalf("Expressions() =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
-	for _, e := range got {
-		if strings.Contains(e, "$") {
-			t.Errorf("%s: a variable is left", e)
-		}
-		if _, err := promqlParser.ParseExpr(e); err != nil {
-			t.Errorf("%s: %v", e, err)
-		}
-	}
-}

@@ -56,7 +56,6 @@ func (d *DB) appendTick(ts int64, exposition []byte) (int, error) {
 				d.lb.Set("job", d.opts.Job)
 				d.lb.Set("instance", d.opts.Instance)
 				s = d.getOrCreate(d.lb.Labels())
-				s.rollups, s.rollSeen = d.groupsOf(s.lset), false
 				d.raw[string(met)] = s
 			}
 			if s.lastTick == d.tick {
@@ -69,15 +68,10 @@ func (d *DB) appendTick(ts int64, exposition []byte) (int, error) {
 			}
 			if s.append(ts, v) {
 				added++
-				if s.rollups != nil {
-					d.feedRollups(s, v)
-				}
 			}
 		}
 	}
 	n := len(cur)
-	cur, rolled := d.appendRollups(ts, cur)
-	added += rolled
 	stale := math.Float64frombits(value.StaleNaN)
 	for _, s := range d.prev {
 		if s.lastTick != d.tick && !s.stale && d.byID[s.id] == s && s.append(ts, stale) {

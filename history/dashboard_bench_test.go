@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/gemini-flow/gemini-flow/dashboards"
-	"github.com/gemini-flow/gemini-flow/monitoring"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/promql"
 )
@@ -33,7 +32,7 @@ func expandExpr(expr string, step, interval int) string {
 // Append), then every series evolves as its kind does (counters and histogram parts grow,
 // gauges wobble), appended straight to the series and checkpointed every simulated hour.
 func buildMix(b *testing.B, path string, span time.Duration) int64 {
-	d, err := Open(Options{Path: path, Job: testJob, Instance: testInstance, Rollups: dashboardRollups()})
+	d, err := Open(Options{Path: path, Job: testJob, Instance: testInstance})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -46,7 +45,7 @@ func buildMix(b *testing.B, path string, span time.Duration) int64 {
 		b.Fatal(err)
 	}
 	d.mu.Lock()
-	list := slices.DeleteFunc(slices.Clone(d.prev), func(s *series) bool { return s.hidden })
+	list := slices.Clone(d.prev)
 	vals := make([]float64, len(list))
 	kinds := make([]byte, len(list))
 	for i, s := range list {
@@ -80,12 +79,7 @@ func buildMix(b *testing.B, path string, span time.Duration) int64 {
 				}
 			}
 			s.append(ts, vals[j])
-			if s.rollups != nil {
-				d.feedRollups(s, vals[j])
-			}
 		}
-		_, rolled := d.appendRollups(ts, nil)
-		d.samples.Add(rolled)
 		d.mu.Unlock()
 		if i%360 == 359 {
 			if err := d.checkpoint(); err != nil {
@@ -100,15 +94,10 @@ func buildMix(b *testing.B, path string, span time.Duration) int64 {
 	return t0 + int64(ticks-1)*step10s
 }
 
-// dashboardRollups are the rollups the binary keeps for its dashboard.
-func dashboardRollups() []Rollup {
-	return RollupsOf(dashboards.Expressions(), monitoring.SampleLabels)
-}
-
-// cachedMix returns a history of span and one hour before it (so that a query over span
-// has its rollups from its first window on), built once and kept in os.TempDir between runs.
+// cachedMix returns a history of span and one hour before it (so that a query's first
+// rate window holds samples), built once and kept in os.TempDir between runs.
 func cachedMix(b *testing.B, span time.Duration) (path string, end int64) {
-	path = filepath.Join(os.TempDir(), fmt.Sprintf("gemini-flow-history-bench-v7-%s.db", spanName(span)))
+	path = filepath.Join(os.TempDir(), fmt.Sprintf("gemini-flow-history-bench-v8-%s.db", spanName(span)))
 	ticks := int64((span + time.Hour) / (10 * time.Second))
 	end = t0 + (ticks-1)*step10s
 	if _, err := os.Stat(path); err == nil {
@@ -134,7 +123,7 @@ func BenchmarkDashboardQueries(b *testing.B) {
 	exprs := dashboards.Targets()
 	for _, span := range []time.Duration{24 * time.Hour, 7 * 24 * time.Hour} {
 		path, end := cachedMix(b, span)
-		d, err := Open(Options{Path: path, Job: testJob, Instance: testInstance, Rollups: dashboardRollups()})
+		d, err := Open(Options{Path: path, Job: testJob, Instance: testInstance})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -143,11 +132,8 @@ func BenchmarkDashboardQueries(b *testing.B) {
 		step := max(10, (spanS+239)/240)
 		endS := end / 1000
 		startS := endS - int64(spanS/step*step)
-		run := func(b *testing.B, expr string, rollups bool) int {
+		run := func(b *testing.B, expr string) int {
 			qs := expandExpr(expr, step, 10)
-			if rollups {
-				qs = d.Rewrite(qs, startS*1000)
-			}
 			q, err := eng.NewRangeQuery(context.Background(), d, nil, qs,
 				time.Unix(startS, 0), time.Unix(endS, 0), time.Duration(step)*time.Second)
 			if err != nil {
@@ -161,30 +147,25 @@ func BenchmarkDashboardQueries(b *testing.B) {
 			m, _ := res.Matrix()
 			return len(m)
 		}
-		for _, mode := range []struct {
-			name    string
-			rollups bool
-		}{{"all", true}, {"all-members", false}} {
-			b.Run(spanName(span)+"/"+mode.name, func(b *testing.B) {
-				for range b.N {
-					for _, e := range exprs {
-						run(b, e, mode.rollups)
-					}
+		b.Run(spanName(span)+"/all", func(b *testing.B) {
+			for range b.N {
+				for _, e := range exprs {
+					run(b, e)
 				}
-				b.StopTimer()
-				runtime.GC()
-				var ms runtime.MemStats
-				runtime.ReadMemStats(&ms)
-				b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "heap-inuse-MiB")
-				b.ReportMetric(float64(d.Stats().Series), "series")
-				b.ReportMetric(float64(len(exprs)), "panels")
-			})
-		}
+			}
+			b.StopTimer()
+			runtime.GC()
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "heap-inuse-MiB")
+			b.ReportMetric(float64(d.Stats().Series), "series")
+			b.ReportMetric(float64(len(exprs)), "panels")
+		})
 		for i, e := range exprs {
 			b.Run(fmt.Sprintf("%s/panel%02d", spanName(span), i), func(b *testing.B) {
 				n := 0
 				for range b.N {
-					n = run(b, e, true)
+					n = run(b, e)
 				}
 				if n == 0 {
 					b.Fatalf("%s: no series", e)

@@ -10,10 +10,6 @@
 // Queries without a step and functions that count samples or look for extremes read raw
 // samples. The last two hours (the open chunks) are never stored downsampled: they are
 // read from the raw samples, thinned as they are read to the resolution of the rest.
-//
-// Rollups (rollup.go) are sums kept at sampling time: for each `sum by (…) (rate(m[…]))`
-// given in Options.Rollups, the members of m are added up per group into a series with
-// the hidden label RollupLabel, and Rewrite points such a query at it.
 package history
 
 import (
@@ -46,7 +42,6 @@ type Options struct {
 	Logger             *slog.Logger                   // nil -> slog.Default()
 	CheckpointInterval time.Duration                  // how often open chunks reach the file; 0 -> 1 minute
 	LockTimeout        time.Duration                  // wait for the file lock; 0 -> 1 second
-	Rollups            []Rollup                       // sums kept at sampling time (RollupsOf); may be nil
 }
 
 const (
@@ -90,21 +85,17 @@ type DB struct {
 	ckGen     uint64 // successful checkpoints; a querier's read transaction must be as new
 	metaDirty bool
 
-	rollupsByName  map[string][]*rollupDef // the rollups kept, by member metric name
-	rollupsToStart bool                    // a rollup has no since yet
-	rollupsDirty   bool                    // a since changed after the last checkpoint
-	rolled         []*series               // rollup series fed in the current tick
-	symbols        *labels.SymbolTable
-	scratch        labels.Labels
-	lb             *labels.Builder
-	sampleBuf      bytes.Buffer
-	closed         bool
-	closeErr       error
-	samples        atomic.Uint64
-	lastSample     atomic.Int64 // ms; 0 before the first sample
-	ckErrors       atomic.Uint64
-	fileBytes      atomic.Int64
-	rawOnly        atomic.Bool // queries read raw samples whatever their step, to compare with them
+	symbols    *labels.SymbolTable
+	scratch    labels.Labels
+	lb         *labels.Builder
+	sampleBuf  bytes.Buffer
+	closed     bool
+	closeErr   error
+	samples    atomic.Uint64
+	lastSample atomic.Int64 // ms; 0 before the first sample
+	ckErrors   atomic.Uint64
+	fileBytes  atomic.Int64
+	rawOnly    atomic.Bool // queries read raw samples whatever their step, to compare with them
 }
 
 // Open opens or creates the history file. A file that cannot be read as history is moved
@@ -209,7 +200,6 @@ func (d *DB) reset() {
 	d.prev, d.cur = nil, nil
 	d.symbols = labels.NewSymbolTable()
 	d.lb = labels.NewBuilder(labels.EmptyLabels())
-	d.rollupsByName, d.rolled = nil, nil
 }
 
 // Close writes a final checkpoint and closes the file. Calling it again returns the

@@ -18,8 +18,9 @@ var (
 
 var metadataKey = []byte("metadata")
 
-// rollupsKey holds, in bucketMeta, JSON of when each rollup kept began (rollupDef.since).
-var rollupsKey = []byte("rollups")
+// legacyRollupLabel marks the pre-summed series that earlier versions kept beside their
+// members. Open leaves them out of the index; their chunks age out with retention.
+const legacyRollupLabel = "__rollup__"
 
 // errCorruptRecord reports a stored record that does not decode.
 var errCorruptRecord = errors.New("history: corrupt record")

@@ -30,7 +30,7 @@ func fileBreakdown(b *testing.B, d *DB) string {
 
 // BenchmarkBytesPerSampleMix samples the binary's own series mix (a real
 // monitoring.Registry under synthetic traffic) every 10 s for a simulated day and week
-// through Append, with the dashboard's rollups, checkpointing every simulated minute and
+// through Append, checkpointing every simulated minute and
 // enforcing retention as Run does.
 // The week takes about five minutes; -bench 'Mix/1d' runs the day alone.
 func BenchmarkBytesPerSampleMix(b *testing.B) {
@@ -38,7 +38,7 @@ func BenchmarkBytesPerSampleMix(b *testing.B) {
 		b.Run(fmt.Sprintf("%dd", days), func(b *testing.B) {
 			for range b.N {
 				path := filepath.Join(b.TempDir(), "history.db")
-				d, err := Open(Options{Path: path, Job: testJob, Instance: testInstance, Rollups: dashboardRollups()})
+				d, err := Open(Options{Path: path, Job: testJob, Instance: testInstance})
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -85,7 +85,7 @@ func BenchmarkBytesPerSampleMix(b *testing.B) {
 }
 
 // BenchmarkSamplerTickMix measures parse + append of one tick of the binary's own series
-// mix, with and without the dashboard's rollups.
+// mix.
 func BenchmarkSamplerTickMix(b *testing.B) {
 	m := newDefaultMix()
 	for range 360 {
@@ -96,23 +96,16 @@ func BenchmarkSamplerTickMix(b *testing.B) {
 		m.step()
 		expo[i] = append([]byte(nil), m.exposition()...)
 	}
-	for _, c := range []struct {
-		name    string
-		rollups []Rollup
-	}{{"members", nil}, {"rollups", dashboardRollups()}} {
-		b.Run(c.name, func(b *testing.B) {
-			d, err := Open(Options{Path: filepath.Join(b.TempDir(), "history.db"), Job: testJob, Instance: testInstance, Rollups: c.rollups})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer d.Close()
-			b.ReportAllocs()
-			for i := range b.N {
-				if err := d.Append(t0+int64(i)*step10s, expo[i%len(expo)]); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.ReportMetric(float64(d.Stats().Series), "series")
-		})
+	d, err := Open(Options{Path: filepath.Join(b.TempDir(), "history.db"), Job: testJob, Instance: testInstance})
+	if err != nil {
+		b.Fatal(err)
 	}
+	defer d.Close()
+	b.ReportAllocs()
+	for i := range b.N {
+		if err := d.Append(t0+int64(i)*step10s, expo[i%len(expo)]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(d.Stats().Series), "series")
 }

@@ -27,10 +27,13 @@ func (d *DB) load(tx *bolt.Tx) error {
 			return err
 		}
 		id := binary.BigEndian.Uint32(k)
+		d.nextID = max(d.nextID, id+1)
+		if lset.Has(legacyRollupLabel) {
+			return nil
+		}
 		s := newSeries(id, lset)
 		s.persisted = true
 		d.add(s)
-		d.nextID = max(d.nextID, id+1)
 		return nil
 	})
 	if err != nil {
@@ -96,13 +99,6 @@ func (d *DB) load(tx *bolt.Tx) error {
 			return fmt.Errorf("%w: metadata: %v", errCorruptRecord, err)
 		}
 	}
-	since := map[string]int64{}
-	if v := tx.Bucket(bucketMeta).Get(rollupsKey); v != nil {
-		if err := json.Unmarshal(v, &since); err != nil {
-			return fmt.Errorf("%w: rollups: %v", errCorruptRecord, err)
-		}
-	}
-	d.setRollups(d.opts.Rollups, since)
 	return nil
 }
 
@@ -181,14 +177,10 @@ func (d *DB) checkpoint() error {
 		}
 		work = append(work, w)
 	}
-	var meta, rollups []byte
+	var meta []byte
 	if d.metaDirty {
 		meta, _ = json.Marshal(d.meta)
 		d.metaDirty = false
-	}
-	if d.rollupsDirty {
-		rollups, _ = json.Marshal(d.rollupSinces())
-		d.rollupsDirty = false
 	}
 	d.mu.Unlock()
 
@@ -228,12 +220,7 @@ func (d *DB) checkpoint() error {
 			}
 		}
 		if meta != nil {
-			if err := tx.Bucket(bucketMeta).Put(metadataKey, meta); err != nil {
-				return err
-			}
-		}
-		if rollups != nil {
-			return tx.Bucket(bucketMeta).Put(rollupsKey, rollups)
+			return tx.Bucket(bucketMeta).Put(metadataKey, meta)
 		}
 		return nil
 	})
@@ -268,9 +255,6 @@ func (d *DB) checkpoint() error {
 	}
 	if err != nil && meta != nil {
 		d.metaDirty = true
-	}
-	if err != nil && rollups != nil {
-		d.rollupsDirty = true
 	}
 	d.mu.Unlock()
 	d.updateFileSize()

@@ -308,3 +308,29 @@ func TestRestartManySeries(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenLeavesOutLegacyRollups checks that the pre-summed series an earlier version kept
+// are not answered after a restart, and that a new series does not take their id.
+func TestOpenLeavesOutLegacyRollups(t *testing.T) {
+	path := tempPath(t)
+	d := openTest(t, path)
+	for i := range 3 {
+		expo := []byte("app_requests_total{route=\"/a\"} 1\napp_requests_total{__rollup__=\"sum by ()\"} 1\n")
+		if err := d.Append(t0+int64(i)*step10s, expo); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	d = openTest(t, path)
+	if got := d.Stats().Series; got != 1 {
+		t.Fatalf("after restart %d series, want the member alone", got)
+	}
+	if err := d.Append(t0+3*step10s, []byte("app_other_total 1\n")); err != nil {
+		t.Fatal(err)
+	}
+	if got := instantQuery(t, d, `count({__name__=~"app_.*"})`, t0+3*step10s); len(got) != 1 || got[0].F != 2 {
+		t.Fatalf("count of series = %v, want 2 (the member and the new series)", got)
+	}
+}

@@ -74,14 +74,13 @@ func matches(lset labels.Labels, ms []*labels.Matcher) bool {
 	return true
 }
 
-// matching returns the series that match ms and hold samples in [mint, maxt]; rollup
-// series only when a matcher names RollupLabel, and then only those. An equality
-// matcher on the metric name narrows the scan to that name's series. Caller holds d.mu.
+// matching returns the series that match ms and hold samples in [mint, maxt]. An
+// equality matcher on the metric name narrows the scan to that name's series. Caller
+// holds d.mu.
 func (d *DB) matching(mint, maxt int64, ms []*labels.Matcher) []*series {
 	var out []*series
-	rollups := slices.ContainsFunc(ms, func(m *labels.Matcher) bool { return m.Name == RollupLabel })
 	check := func(s *series) {
-		if s.hidden == rollups && s.minT <= maxt && s.lastT >= mint && matches(s.lset, ms) {
+		if s.minT <= maxt && s.lastT >= mint && matches(s.lset, ms) {
 			out = append(out, s)
 		}
 	}

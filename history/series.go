@@ -28,14 +28,6 @@ type series struct {
 	persisted bool        // the series' labels are in the file
 	ckMint    int64       // mint of the open chunk as the head log last wrote it
 	ckLen     int         // its length then; 0 when the log holds no bytes to build on
-
-	hidden    bool      // a rollup's series: selected only by a matcher on RollupLabel
-	rollups   []*series // the rollup series this member feeds
-	rollSeen  bool      // a member's value was seen in this process
-	rollLast  float64   // a member's last value
-	rollValue float64   // a rollup's sum
-	rollTick  uint64    // tick a rollup was last fed
-	rollBorn  uint64    // first tick a rollup was fed in this process; 0 before
 }
 
 func newSeries(id uint32, lset labels.Labels) *series {
@@ -125,7 +117,6 @@ func (d *DB) getOrCreate(lset labels.Labels) *series {
 
 // add indexes a series by id, label hash and metric name.
 func (d *DB) add(s *series) {
-	s.hidden = s.lset.Has(RollupLabel)
 	d.byID[s.id] = s
 	h := s.lset.Hash()
 	d.byHash[h] = append(d.byHash[h], s)

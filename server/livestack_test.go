@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gemini-flow/gemini-flow/dashboards"
 	"github.com/gemini-flow/gemini-flow/history"
 	"github.com/gemini-flow/gemini-flow/monitoring"
 	"github.com/gemini-flow/gemini-flow/store"
@@ -61,7 +60,6 @@ func startLiveStack(t *testing.T, interval time.Duration, configure ...func(*Con
 		Instance: addr,
 		Source:   reg.WritePrometheus,
 		Logger:   quiet,
-		Rollups:  history.RollupsOf(dashboards.Expressions(), monitoring.SampleLabels), // as main does
 		OnSample: func(ts time.Time, series int) {
 			hub.Publish("metrics", "metrics.sampled", map[string]any{"timestamp": ts.UnixMilli(), "series": series})
 		},

@@ -97,7 +97,6 @@ type promBuildInfo struct {
 // promAPI answers the Prometheus HTTP API over one storage.Queryable with Prometheus's engine.
 type promAPI struct {
 	queryable storage.Queryable // nil while history is off
-	rewrite   func(qs string, start int64) string
 	base      context.Context
 	engine    *promql.Engine
 	parser    parser.Parser
@@ -108,8 +107,7 @@ type promAPI struct {
 
 type promAPIOptions struct {
 	Queryable  storage.Queryable
-	Rewrite    func(qs string, start int64) string // reads what the storage keeps precomputed; may be nil
-	Base       context.Context                     // queries end with it; nil: never
+	Base       context.Context // queries end with it; nil: never
 	Timeout    time.Duration
 	MaxSamples int
 	Metadata   func() map[string][]promMetadata
@@ -130,16 +128,12 @@ func newPromAPI(o promAPIOptions) *promAPI {
 	if o.Base == nil {
 		o.Base = context.Background()
 	}
-	if o.Rewrite == nil {
-		o.Rewrite = func(qs string, _ int64) string { return qs }
-	}
 	if o.Metadata == nil {
 		o.Metadata = func() map[string][]promMetadata { return map[string][]promMetadata{} }
 	}
 	p := parser.NewParser(parser.Options{})
 	return &promAPI{
 		queryable: o.Queryable,
-		rewrite:   o.Rewrite,
 		base:      o.Base,
 		engine: promql.NewEngine(promql.EngineOpts{
 			Logger:               o.Logger.With("component", "promql"),
@@ -159,13 +153,11 @@ func newPromAPI(o promAPIOptions) *promAPI {
 // bindPromAPI registers the Prometheus-compatible query API, GET and form POST alike.
 func (s *Server) bindPromAPI() {
 	var q storage.Queryable
-	var rewrite func(string, int64) string
 	if s.deps.History != nil { // a nil *history.DB in the interface would not compare to nil
-		q, rewrite = s.deps.History, s.deps.History.Rewrite
+		q = s.deps.History
 	}
 	api := newPromAPI(promAPIOptions{
 		Queryable:  q,
-		Rewrite:    rewrite,
 		Base:       s.base,
 		Timeout:    s.cfg.QueryTimeout,
 		MaxSamples: s.cfg.QueryMaxSamples,
@@ -281,7 +273,7 @@ func (p *promAPI) query(ctx *fasthttp.RequestCtx) promResult {
 		return promResult{err: invalidParam(err, "time")}
 	}
 	return p.runQuery(ctx, limit, func(qc context.Context, opts promql.QueryOpts, qs string) (promql.Query, error) {
-		return p.engine.NewInstantQuery(qc, p.queryable, opts, p.rewrite(qs, ts.UnixMilli()), ts)
+		return p.engine.NewInstantQuery(qc, p.queryable, opts, qs, ts)
 	})
 }
 
@@ -312,7 +304,7 @@ func (p *promAPI) queryRange(ctx *fasthttp.RequestCtx) promResult {
 		return promResult{err: badData(errors.New("exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)"))}
 	}
 	return p.runQuery(ctx, limit, func(qc context.Context, opts promql.QueryOpts, qs string) (promql.Query, error) {
-		return p.engine.NewRangeQuery(qc, p.queryable, opts, p.rewrite(qs, start.UnixMilli()), start, end, step)
+		return p.engine.NewRangeQuery(qc, p.queryable, opts, qs, start, end, step)
 	})
 }
 
