@@ -79,7 +79,7 @@ func serve(cfg config, logger *slog.Logger) error {
 			Path:      filepath.Join(cfg.DataDir, "history.db"),
 			Interval:  cfg.HistoryInterval,
 			Retention: cfg.HistoryRetention,
-			Job:       "gemini-flow",
+			Job:       monitoring.Job,
 			Instance:  instance,
 			Source:    metrics.WritePrometheus,
 			OnSample: func(ts time.Time, series int) {
@@ -95,7 +95,7 @@ func serve(cfg config, logger *slog.Logger) error {
 	}
 
 	if cfg.PushURL != "" {
-		if err := metrics.StartPush(ctx, cfg.PushURL, cfg.PushInterval, "gemini-flow", instance); err != nil {
+		if err := metrics.StartPush(ctx, cfg.PushURL, cfg.PushInterval, monitoring.Job, instance); err != nil {
 			ln.Close()
 			return fmt.Errorf("start push: %w", err)
 		}
@@ -117,7 +117,7 @@ func serve(cfg config, logger *slog.Logger) error {
 		Gemini:   gemini.New(gemini.Config{BaseURL: cfg.GeminiBaseURL, Model: cfg.GeminiModel, APIKey: cfg.GeminiAPIKey, Timeout: 30 * time.Second, Metrics: metrics}),
 		Metrics:  metrics,
 		Logger:   logger,
-		Job:      "gemini-flow",
+		Job:      monitoring.Job,
 		Instance: instance,
 	})
 

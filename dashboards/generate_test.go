@@ -9,6 +9,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/gemini-flow/gemini-flow/monitoring"
 	"github.com/grafana/grafana-foundation-sdk/go/cog"
 	"github.com/grafana/grafana-foundation-sdk/go/common"
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
@@ -157,17 +158,20 @@ func buildDashboard() (dashboard.Dashboard, error) {
 		WithVariable(dashboard.NewDatasourceVariableBuilder("datasource").
 			Label("Data source").
 			Type("prometheus")).
-		WithVariable(labelVariable("job", "Job", "label_values(gemini_flow_build_info, job)")).
-		WithVariable(labelVariable("instance", "Instance", `label_values(gemini_flow_build_info{job=~"$job"}, instance)`))
+		WithVariable(labelVariable("job", "Job", "label_values(gemini_flow_build_info, job)", monitoring.Job)).
+		WithVariable(labelVariable("instance", "Instance", `label_values(gemini_flow_build_info{job=~"$job"}, instance)`, ""))
 	for _, spec := range panelSpecs {
 		b.WithPanel(buildPanel(spec))
 	}
 	return b.Build()
 }
 
-func labelVariable(name, label, q string) *dashboard.QueryVariableBuilder {
-	all := "All"
-	allValue := "$__all"
+// labelVariable is a multi-value variable over q, preset to current, or to All when empty.
+func labelVariable(name, label, q, current string) *dashboard.QueryVariableBuilder {
+	text, value := "All", "$__all"
+	if current != "" {
+		text, value = current, current
+	}
 	return dashboard.NewQueryVariableBuilder(name).
 		Label(label).
 		Datasource(promDS).
@@ -179,8 +183,8 @@ func labelVariable(name, label, q string) *dashboard.QueryVariableBuilder {
 		IncludeAll(true).
 		AllValue(".*").
 		Current(dashboard.VariableOption{
-			Text:  dashboard.StringOrArrayOfString{String: &all},
-			Value: dashboard.StringOrArrayOfString{String: &allValue},
+			Text:  dashboard.StringOrArrayOfString{String: &text},
+			Value: dashboard.StringOrArrayOfString{String: &value},
 		})
 }
 

@@ -51,7 +51,7 @@ func inputSeries(t *testing.T, exposition []byte) string {
 		if err != nil {
 			t.Fatalf("exposition line %q: %v", line, err)
 		}
-		scrape := `job="gemini-flow",instance="127.0.0.1:3001"`
+		scrape := `job="gemini-flow-backend",instance="127.0.0.1:3001"`
 		if j := strings.IndexByte(series, '{'); j >= 0 {
 			series = series[:j+1] + scrape + "," + series[j+1:]
 		} else {

@@ -71,7 +71,7 @@ func TestAlertsCovered(t *testing.T) {
 }
 
 // evalVars fills the dashboard's variables for evaluation over series sampled every minute.
-var evalVars = strings.NewReplacer("$__rate_interval", "5m", "$job", "gemini-flow", "$instance", ".*")
+var evalVars = strings.NewReplacer("$__rate_interval", "5m", "$job", "gemini-flow-backend", "$instance", ".*")
 
 // Queries written out in the README: the seed's error rate, and the per-route form of ours.
 const (
@@ -101,17 +101,17 @@ tests:
   - interval: 1m
     input_series:
       # /api/workflows: 10 errors in 100 requests; /api/workflows/{id}: 5 in 20.
-      - series: 'gemini_flow_errors_total{job="gemini-flow",instance="a:3001",type="validation",path="/api/workflows"}'
+      - series: 'gemini_flow_errors_total{job="gemini-flow-backend",instance="a:3001",type="validation",path="/api/workflows"}'
         values: '0+10x20'
-      - series: 'gemini_flow_errors_total{job="gemini-flow",instance="a:3001",type="not_found",path="/api/workflows/{id}"}'
+      - series: 'gemini_flow_errors_total{job="gemini-flow-backend",instance="a:3001",type="not_found",path="/api/workflows/{id}"}'
         values: '0+5x20'
-      - series: 'gemini_flow_http_requests_total{job="gemini-flow",instance="a:3001",method="POST",route="/api/workflows",status_code="400"}'
+      - series: 'gemini_flow_http_requests_total{job="gemini-flow-backend",instance="a:3001",method="POST",route="/api/workflows",status_code="400"}'
         values: '0+10x20'
-      - series: 'gemini_flow_http_requests_total{job="gemini-flow",instance="a:3001",method="GET",route="/api/workflows",status_code="200"}'
+      - series: 'gemini_flow_http_requests_total{job="gemini-flow-backend",instance="a:3001",method="GET",route="/api/workflows",status_code="200"}'
         values: '0+90x20'
-      - series: 'gemini_flow_http_requests_total{job="gemini-flow",instance="a:3001",method="GET",route="/api/workflows/{id}",status_code="404"}'
+      - series: 'gemini_flow_http_requests_total{job="gemini-flow-backend",instance="a:3001",method="GET",route="/api/workflows/{id}",status_code="404"}'
         values: '0+5x20'
-      - series: 'gemini_flow_http_requests_total{job="gemini-flow",instance="a:3001",method="GET",route="/api/workflows/{id}",status_code="200"}'
+      - series: 'gemini_flow_http_requests_total{job="gemini-flow-backend",instance="a:3001",method="GET",route="/api/workflows/{id}",status_code="200"}'
         values: '0+15x20'
     promql_expr_test:
       - expr: ` + quote(seedErrorRate) + `

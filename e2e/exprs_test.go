@@ -81,7 +81,7 @@ func expandGrafana(expr, window string) string {
 		case strings.HasPrefix(name, "__"):
 			return window
 		case name == "job":
-			return "gemini-flow"
+			return "gemini-flow-backend"
 		case name == "instance":
 			return ".*"
 		default:

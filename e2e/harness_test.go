@@ -268,7 +268,7 @@ type promServer struct {
 	proc *process
 }
 
-// startPrometheus runs Prometheus scraping targets (host:port) as job "gemini-flow", the job
+// startPrometheus runs Prometheus scraping targets (host:port) as job "gemini-flow-backend", the job
 // name the binary gives its own history and push, so that both carry the same job and
 // instance labels.
 func startPrometheus(t *testing.T, targets []string, interval time.Duration) *promServer {
@@ -284,7 +284,7 @@ func startPrometheus(t *testing.T, targets []string, interval time.Duration) *pr
   scrape_timeout: %[1]s
   evaluation_interval: %[1]s
 scrape_configs:
-  - job_name: gemini-flow
+  - job_name: gemini-flow-backend
     metrics_path: /metrics
     static_configs:
       - targets: [%[2]s]
@@ -330,7 +330,7 @@ func startVictoriaMetrics(t *testing.T) *vmServer {
 	return s
 }
 
-// startVMAgent runs vmagent scraping target every second as job "gemini-flow" and remote
+// startVMAgent runs vmagent scraping target every second as job "gemini-flow-backend" and remote
 // writing to remoteWriteURL.
 func startVMAgent(t *testing.T, target, remoteWriteURL string) *process {
 	t.Helper()
@@ -340,7 +340,7 @@ func startVMAgent(t *testing.T, target, remoteWriteURL string) *process {
   scrape_interval: 1s
   scrape_timeout: 1s
 scrape_configs:
-  - job_name: gemini-flow
+  - job_name: gemini-flow-backend
     metrics_path: /metrics
     static_configs:
       - targets: [%q]
@@ -370,7 +370,7 @@ func startScrapedBinary(t *testing.T) (b *gfBinary, prom *promServer, target str
 	t.Helper()
 	b = startBinary(t, "--history-interval", "1s")
 	prom = startPrometheus(t, []string{b.Addr}, time.Second)
-	target = fmt.Sprintf(`{job="gemini-flow",instance=%q}`, b.Addr)
+	target = fmt.Sprintf(`{job="gemini-flow-backend",instance=%q}`, b.Addr)
 	waitFor(t, "prometheus to scrape the binary", 20*time.Second, prom.proc, func() bool {
 		v, ok := scalarOf(mustInstant(t, prom.URL, "up"+target))
 		return ok && v == 1

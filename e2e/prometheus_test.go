@@ -89,7 +89,7 @@ func TestPrometheusScrapesSeedQueries(t *testing.T) {
 	sent += knownTraffic(t, b)
 
 	// The binary's own count of what the test sent, as Prometheus scraped it, must be exact.
-	total := fmt.Sprintf(`sum(gemini_flow_http_requests_total{job="gemini-flow",instance=%q,%s})`, b.Addr, probeRoutes)
+	total := fmt.Sprintf(`sum(gemini_flow_http_requests_total{job="gemini-flow-backend",instance=%q,%s})`, b.Addr, probeRoutes)
 	var last float64
 	deadline := time.Now().Add(15 * time.Second)
 	for {

@@ -174,7 +174,7 @@ func TestPromtoolQueriesBinary(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("promtool query instant exit %d:\n%s", code, out)
 	}
-	for _, want := range []string{`gemini_flow_http_requests_total{`, `route="/api/workflows"`, `route="unmatched"`, `job="gemini-flow"`, fmt.Sprintf(`instance=%q`, b.Addr), "=>"} {
+	for _, want := range []string{`gemini_flow_http_requests_total{`, `route="/api/workflows"`, `route="unmatched"`, `job="gemini-flow-backend"`, fmt.Sprintf(`instance=%q`, b.Addr), "=>"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("promtool query instant output lacks %s:\n%s", want, out)
 		}

@@ -59,7 +59,7 @@ func TestPushAndVMAgentAgree(t *testing.T) {
 	sampleTraffic(t, b)
 	knownTraffic(t, b)
 
-	// Push labels its series job="gemini-flow" and instance=<listen address>; vmagent's scrape
+	// Push labels its series job="gemini-flow-backend" and instance=<listen address>; vmagent's scrape
 	// config names the job the same and the target is the same address, so the label sets of
 	// both paths must match too.
 	var pushNames, scrapeNames map[string]bool
@@ -67,10 +67,10 @@ func TestPushAndVMAgentAgree(t *testing.T) {
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		var err error
-		if pushNames, err = gfNames(pushed.URL, "gemini-flow", b.Addr, since); err != nil {
+		if pushNames, err = gfNames(pushed.URL, "gemini-flow-backend", b.Addr, since); err != nil {
 			t.Fatalf("pushed names: %v", err)
 		}
-		if scrapeNames, err = gfNames(scraped.URL, "gemini-flow", b.Addr, since); err != nil {
+		if scrapeNames, err = gfNames(scraped.URL, "gemini-flow-backend", b.Addr, since); err != nil {
 			t.Fatalf("scraped names: %v", err)
 		}
 		onlyPush, onlyScrape = diffSets(pushNames, scrapeNames)
@@ -99,11 +99,11 @@ func TestPushAndVMAgentAgree(t *testing.T) {
 	// the only new series are vmagent's own /metrics scrapes, which both paths see.
 	deadline = time.Now().Add(15 * time.Second)
 	for {
-		p, err := httpTuples(pushed.URL, "gemini-flow", b.Addr, since)
+		p, err := httpTuples(pushed.URL, "gemini-flow-backend", b.Addr, since)
 		if err != nil {
 			t.Fatal(err)
 		}
-		s, err := httpTuples(scraped.URL, "gemini-flow", b.Addr, since)
+		s, err := httpTuples(scraped.URL, "gemini-flow-backend", b.Addr, since)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -118,7 +118,7 @@ func TestPushAndVMAgentAgree(t *testing.T) {
 	}
 
 	// The same counter read through both paths: the binary's own count of what the test sent.
-	q := fmt.Sprintf(`sum(gemini_flow_http_requests_total{job="gemini-flow",instance=%q,%s})`, b.Addr, probeRoutes)
+	q := fmt.Sprintf(`sum(gemini_flow_http_requests_total{job="gemini-flow-backend",instance=%q,%s})`, b.Addr, probeRoutes)
 	deadline = time.Now().Add(15 * time.Second)
 	for {
 		pv, ok1 := scalarOf(mustInstant(t, pushed.URL, q))

@@ -20,7 +20,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-const testJob, testInstance = "gemini-flow", "127.0.0.1:3001"
+const testJob, testInstance = "gemini-flow-backend", "127.0.0.1:3001"
 
 // openTest opens a history at path and, at cleanup, closes it and runs bbolt's
 // consistency check on the file.

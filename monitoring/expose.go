@@ -11,6 +11,10 @@ import (
 // ContentType is the Content-Type of WritePrometheus's output (text format 0.0.4).
 const ContentType = "text/plain; version=0.0.4; charset=utf-8"
 
+// Job is the job label of the binary's series: its scrape job in the shipped configs, and
+// the label its own history and its pushes put on every sample.
+const Job = "gemini-flow-backend"
+
 // WritePrometheus writes every family of the catalogue, in catalogue order, each as its HELP
 // and TYPE lines followed by its samples. Families with labels have samples only once
 // observed; runtime and process values are read once per call.

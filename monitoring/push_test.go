@@ -63,7 +63,7 @@ func TestStartPushSendsTheExpositionWithJobAndInstance(t *testing.T) {
 	r := monitoring.New(monitoring.Options{Version: "1.2.3"})
 	r.ObserveHTTP("GET", "/api/workflows", 200, time.Millisecond)
 	ctx, cancel := context.WithCancel(context.Background())
-	if err := r.StartPush(ctx, srv.URL+"/api/v1/import/prometheus", 20*time.Millisecond, "gemini-flow", "127.0.0.1:3001"); err != nil {
+	if err := r.StartPush(ctx, srv.URL+"/api/v1/import/prometheus", 20*time.Millisecond, "gemini-flow-backend", "127.0.0.1:3001"); err != nil {
 		t.Fatal(err)
 	}
 	for range 2 { // the first push is immediate, the second one a tick later
@@ -84,16 +84,16 @@ func TestStartPushSendsTheExpositionWithJobAndInstance(t *testing.T) {
 	body := recv.bodies[0]
 	for _, want := range []string{
 		"# HELP gemini_flow_http_requests_total Total number of HTTP requests\n# TYPE gemini_flow_http_requests_total counter\n",
-		`gemini_flow_http_requests_total{job="gemini-flow",instance="127.0.0.1:3001",method="GET",route="/api/workflows",status_code="200"} 1` + "\n",
-		`gemini_flow_websocket_connections_active{job="gemini-flow",instance="127.0.0.1:3001"} 0` + "\n",
-		`gemini_flow_build_info{job="gemini-flow",instance="127.0.0.1:3001",version="1.2.3",`,
+		`gemini_flow_http_requests_total{job="gemini-flow-backend",instance="127.0.0.1:3001",method="GET",route="/api/workflows",status_code="200"} 1` + "\n",
+		`gemini_flow_websocket_connections_active{job="gemini-flow-backend",instance="127.0.0.1:3001"} 0` + "\n",
+		`gemini_flow_build_info{job="gemini-flow-backend",instance="127.0.0.1:3001",version="1.2.3",`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("push body lacks %q", want)
 		}
 	}
 	for line := range strings.Lines(body) {
-		if !strings.HasPrefix(line, "#") && !strings.Contains(line, `job="gemini-flow",instance="127.0.0.1:3001"`) {
+		if !strings.HasPrefix(line, "#") && !strings.Contains(line, `job="gemini-flow-backend",instance="127.0.0.1:3001"`) {
 			t.Errorf("sample without job and instance: %q", line)
 		}
 	}
@@ -175,7 +175,7 @@ func TestPushIntoVictoriaMetrics(t *testing.T) {
 	r.ObserveHTTP("GET", "/api/workflows", 200, time.Millisecond)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer func() { cancel(); r.WaitPush() }()
-	if err := r.StartPush(ctx, base+"/api/v1/import/prometheus", time.Second, "gemini-flow", "test:1"); err != nil {
+	if err := r.StartPush(ctx, base+"/api/v1/import/prometheus", time.Second, "gemini-flow-backend", "test:1"); err != nil {
 		t.Fatal(err)
 	}
 	var names []string
@@ -183,7 +183,7 @@ func TestPushIntoVictoriaMetrics(t *testing.T) {
 		if resp, err := http.Get(base + "/internal/force_flush"); err == nil {
 			resp.Body.Close()
 		}
-		resp, err := http.Get(base + "/api/v1/series?match[]=" + url.QueryEscape(`{job="gemini-flow",instance="test:1"}`))
+		resp, err := http.Get(base + "/api/v1/series?match[]=" + url.QueryEscape(`{job="gemini-flow-backend",instance="test:1"}`))
 		if err != nil {
 			return false
 		}

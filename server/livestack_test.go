@@ -56,7 +56,7 @@ func startLiveStack(t *testing.T, interval time.Duration, configure ...func(*Con
 	hist, err := history.Open(history.Options{
 		Path:     filepath.Join(dir, "history.db"),
 		Interval: interval,
-		Job:      "gemini-flow",
+		Job:      monitoring.Job,
 		Instance: addr,
 		Source:   reg.WritePrometheus,
 		Logger:   quiet,
@@ -79,7 +79,7 @@ func startLiveStack(t *testing.T, interval time.Duration, configure ...func(*Con
 		f(&cfg)
 	}
 	srv := New(cfg, Deps{
-		Store: st, Hub: hub, History: hist, Metrics: reg, Job: "gemini-flow", Instance: addr, Logger: quiet,
+		Store: st, Hub: hub, History: hist, Metrics: reg, Job: monitoring.Job, Instance: addr, Logger: quiet,
 	})
 	srv.SetReady(true)
 	served := make(chan struct{})

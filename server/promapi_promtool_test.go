@@ -41,7 +41,7 @@ func TestPromAPIPromtool(t *testing.T) {
 		}
 	}
 	f("instant", []string{"query", "instant", stack.URL, `gemini_flow_build_info`},
-		`gemini_flow_build_info{`, `job="gemini-flow"`, `version="test"`, `=> 1 @[`)
+		`gemini_flow_build_info{`, `job="gemini-flow-backend"`, `version="test"`, `=> 1 @[`)
 	f("instant, JSON", []string{"query", "instant", "-o", "json", stack.URL, `count(gemini_flow_build_info)`},
 		`"value":[`, `,"1"]`)
 	f("range", []string{"query", "range",
@@ -51,5 +51,5 @@ func TestPromAPIPromtool(t *testing.T) {
 		`gemini_flow_build_info{`, "=>\n1 @[")
 	f("series", []string{"query", "series", "--match", `gemini_flow_build_info`, stack.URL},
 		`__name__="gemini_flow_build_info"`)
-	f("labels", []string{"query", "labels", stack.URL, "job"}, "gemini-flow")
+	f("labels", []string{"query", "labels", stack.URL, "job"}, "gemini-flow-backend")
 }

@@ -51,7 +51,7 @@ demo_temp -1.5e-7
 // openFixtureHistory opens a real history file holding promFixture.
 func openFixtureHistory(t *testing.T) *history.DB {
 	t.Helper()
-	db, err := history.Open(history.Options{Path: filepath.Join(t.TempDir(), "history.db"), Job: "gemini-flow", Instance: "test:1"})
+	db, err := history.Open(history.Options{Path: filepath.Join(t.TempDir(), "history.db"), Job: "gemini-flow-backend", Instance: "test:1"})
 	if err != nil {
 		t.Fatalf("open history: %v", err)
 	}
@@ -153,9 +153,9 @@ func TestPromAPIResponses(t *testing.T) {
 		Build: promBuildInfo{Version: "1.2.3", Revision: "abc", GoVersion: "go1.26"},
 	}))
 	const (
-		a    = `{"__name__":"demo_requests_total","instance":"test:1","job":"gemini-flow","route":"/a"}`
-		b    = `{"__name__":"demo_requests_total","instance":"test:1","job":"gemini-flow","route":"/b"}`
-		temp = `{"__name__":"demo_temp","instance":"test:1","job":"gemini-flow"}`
+		a    = `{"__name__":"demo_requests_total","instance":"test:1","job":"gemini-flow-backend","route":"/a"}`
+		b    = `{"__name__":"demo_requests_total","instance":"test:1","job":"gemini-flow-backend","route":"/b"}`
+		temp = `{"__name__":"demo_temp","instance":"test:1","job":"gemini-flow-backend"}`
 	)
 	runPromCases(t, base, []promCase{
 		{name: "instant vector", path: "/api/v1/query", form: url.Values{"query": {`demo_requests_total{route="/a"}`}, "time": {"1700000020"}},
@@ -171,14 +171,14 @@ func TestPromAPIResponses(t *testing.T) {
 		{name: "range: limit truncates with a warning", path: "/api/v1/query_range", form: url.Values{"query": {`demo_requests_total`}, "start": {"1700000020"}, "end": {"1700000020"}, "step": {"1"}, "limit": {"1"}},
 			status: 200, body: `{"status":"success","data":{"resultType":"matrix","result":[{"metric":` + a + `,"values":[[1700000020,"4"]]}]},"warnings":["results truncated due to limit"]}`},
 		{name: "info annotation", path: "/api/v1/query", form: url.Values{"query": {`rate(demo_temp[1m])`}, "time": {"1700000020"}},
-			status: 200, body: `{"status":"success","data":{"resultType":"vector","result":[{"metric":{"instance":"test:1","job":"gemini-flow"},"value":[1700000020,"-Inf"]}]},"infos":["PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: \"demo_temp\" (1:6)"]}`},
+			status: 200, body: `{"status":"success","data":{"resultType":"vector","result":[{"metric":{"instance":"test:1","job":"gemini-flow-backend"},"value":[1700000020,"-Inf"]}]},"infos":["PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: \"demo_temp\" (1:6)"]}`},
 		{name: "series", path: "/api/v1/series", form: url.Values{"match[]": {`demo_requests_total`}},
 			status: 200, body: `{"status":"success","data":[` + a + `,` + b + `]}`},
 		{name: "series, two selectors merged", path: "/api/v1/series", form: url.Values{"match[]": {`demo_temp`, `{route="/b"}`}, "start": {"1700000000"}, "end": {"1700000020"}},
 			status: 200, body: `{"status":"success","data":[` + b + `,` + temp + `]}`},
 		{name: "labels", path: "/api/v1/labels", status: 200, body: `{"status":"success","data":["__name__","instance","job","route"]}`},
 		{name: "label values", path: "/api/v1/label/route/values", status: 200, body: `{"status":"success","data":["/a","/b"]}`},
-		{name: "label values with match[], POST", method: http.MethodPost, path: "/api/v1/label/__name__/values", form: url.Values{"match[]": {`{job="gemini-flow"}`}},
+		{name: "label values with match[], POST", method: http.MethodPost, path: "/api/v1/label/__name__/values", form: url.Values{"match[]": {`{job="gemini-flow-backend"}`}},
 			status: 200, body: `{"status":"success","data":["demo_requests_total","demo_temp"]}`},
 		{name: "label values of an absent label", path: "/api/v1/label/nothing/values", status: 200, body: `{"status":"success","data":[]}`},
 		{name: "metadata of one metric", path: "/api/v1/metadata", form: url.Values{"metric": {"demo_temp"}},
@@ -201,7 +201,7 @@ func TestPromAPIResponses(t *testing.T) {
 		{name: "parse error", path: "/api/v1/query", form: url.Values{"query": {`sum(`}},
 			status: 400, body: `{"status":"error","errorType":"bad_data","error":"invalid parameter \"query\": 1:5: parse error: unclosed left parenthesis"}`},
 		{name: "execution error", path: "/api/v1/query", form: url.Values{"query": {`demo_requests_total + on() demo_requests_total`}, "time": {"1700000020"}},
-			status: 422, body: `{"status":"error","errorType":"execution","error":"found duplicate series for the match group {} on the right hand-side of the operation: [{__name__=\"demo_requests_total\", instance=\"test:1\", job=\"gemini-flow\", route=\"/a\"}, {__name__=\"demo_requests_total\", instance=\"test:1\", job=\"gemini-flow\", route=\"/b\"}];many-to-many matching not allowed: matching labels must be unique on one side"}`},
+			status: 422, body: `{"status":"error","errorType":"execution","error":"found duplicate series for the match group {} on the right hand-side of the operation: [{__name__=\"demo_requests_total\", instance=\"test:1\", job=\"gemini-flow-backend\", route=\"/a\"}, {__name__=\"demo_requests_total\", instance=\"test:1\", job=\"gemini-flow-backend\", route=\"/b\"}];many-to-many matching not allowed: matching labels must be unique on one side"}`},
 		{name: "timeout", path: "/api/v1/query", form: url.Values{"query": {`demo_temp`}, "timeout": {"0.000000001"}},
 			status: 503, body: `{"status":"error","errorType":"timeout","error":"query timed out in query execution"}`},
 		{name: "negative timeout", path: "/api/v1/query", form: url.Values{"query": {`1`}, "timeout": {"-1"}},
