@@ -489,3 +489,37 @@ func TestThinKeepsBothSidesOfAReset(t *testing.T) {
 		t.Fatalf("thinned samples %v, want %v", got, want)
 	}
 }
+
+// TestDownsampledAnswersCarryWarning checks that an answer read from a downsampled copy
+// carries a warning naming its resolution, and that one over the raw samples carries none.
+func TestDownsampledAnswersCarryWarning(t *testing.T) {
+	d := openTest(t, tempPath(t))
+	appendTicks(t, d, 0, 900, "a", "b")
+	end := t0 + 899*step10s
+	for _, c := range []struct {
+		expr string
+		step time.Duration
+		want string // "" for the raw samples
+	}{
+		{`rate(app_requests_total[30m])`, 5 * time.Minute, "read at 5m resolution"},
+		{`app_requests_total`, 5 * time.Minute, "read at 1m resolution"},
+		{`rate(app_requests_total[30m])`, 10 * time.Second, ""},
+		{`max_over_time(app_requests_total[30m])`, 5 * time.Minute, ""},
+	} {
+		qry, err := newEngine().NewRangeQuery(context.Background(), d, nil, c.expr, time.UnixMilli(t0), time.UnixMilli(end), c.step)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res := qry.Exec(context.Background())
+		warnings, _ := res.Warnings.AsStrings(c.expr, 0, 0)
+		qry.Close()
+		switch {
+		case res.Err != nil:
+			t.Fatalf("%s: %v", c.expr, res.Err)
+		case c.want == "" && len(warnings) > 0:
+			t.Errorf("%s at step %v: warnings %q over the raw samples", c.expr, c.step, warnings)
+		case c.want != "" && (len(warnings) != 1 || !strings.Contains(warnings[0], c.want)):
+			t.Errorf("%s at step %v: warnings %q, want one containing %q", c.expr, c.step, warnings, c.want)
+		}
+	}
+}

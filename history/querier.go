@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"math"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
@@ -140,16 +142,29 @@ func (q *querier) Select(_ context.Context, _ bool, hints *storage.SelectHints, 
 		}
 	}
 	slices.SortFunc(picks, func(a, b pick) int { return labels.Compare(a.lset, b.lset) })
-	out := make([]listSeries, 0, len(picks))
+	set := &listSet{list: make([]listSeries, 0, len(picks)), i: -1}
+	if res > 0 && !labelsOnly {
+		set.warnings.Add(downsampledWarning(res))
+	}
 	for i := range picks {
 		p := &picks[i]
 		chunks := append(p.chunks, p.mem...)
 		if len(chunks) > 0 || labelsOnly {
-			out = append(out, listSeries{lset: p.lset, chunks: chunks, memFrom: len(p.chunks), res: res, counter: p.counter})
+			set.list = append(set.list, listSeries{lset: p.lset, chunks: chunks, memFrom: len(p.chunks), res: res, counter: p.counter})
 		}
 	}
-	return &listSet{list: out, i: -1}
+	return set
 }
+
+// downsampledWarning is the warning a query answered from a downsampled copy carries, as
+// Prometheus's API shows it in "warnings": it names the resolution read.
+func downsampledWarning(res int64) error {
+	r := model.Duration(time.Duration(res) * time.Millisecond).String()
+	return fmt.Errorf("%w: read at %s resolution (the last sample of every %s), not the raw samples", ErrDownsampled, r, r)
+}
+
+// ErrDownsampled is wrapped by the warning of a selection answered from a downsampled copy.
+var ErrDownsampled = errors.New("history: downsampled")
 
 // errStopBlocks ends a walk over blocks early.
 var errStopBlocks = errors.New("stop")
@@ -262,16 +277,18 @@ func (s *seriesSet) At() storage.Series              { return s.list[s.i] }
 func (*seriesSet) Err() error                        { return nil }
 func (*seriesSet) Warnings() annotations.Annotations { return nil }
 
-// listSet is what Select returns: its series in one allocation.
+// listSet is what Select returns: its series in one allocation, and the warning of a
+// downsampled read.
 type listSet struct {
-	list []listSeries
-	i    int
+	list     []listSeries
+	i        int
+	warnings annotations.Annotations
 }
 
-func (s *listSet) Next() bool                      { s.i++; return s.i < len(s.list) }
-func (s *listSet) At() storage.Series              { return &s.list[s.i] }
-func (*listSet) Err() error                        { return nil }
-func (*listSet) Warnings() annotations.Annotations { return nil }
+func (s *listSet) Next() bool                        { s.i++; return s.i < len(s.list) }
+func (s *listSet) At() storage.Series                { return &s.list[s.i] }
+func (*listSet) Err() error                          { return nil }
+func (s *listSet) Warnings() annotations.Annotations { return s.warnings }
 
 // listSeries is one series and its chunks, oldest first: those read from the file, then
 // from memFrom on the raw ones held in memory, which its iterator thins to resolution res
