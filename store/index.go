@@ -1,7 +1,6 @@
 package store
 
 import (
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -11,8 +10,6 @@ import (
 	"unsafe"
 
 	bolt "go.etcd.io/bbolt"
-
-	"github.com/gemini-flow/gemini-flow/workflow"
 )
 
 // entry is what listing needs of one stored workflow, kept in memory so that filtering and
@@ -20,14 +17,14 @@ import (
 // aside, which is atomic), so a reader may keep one after releasing the lock.
 type entry struct {
 	id        string
-	key       []byte // id's bytes, shared with it: bbolt only reads keys
 	createdAt int64
-	name      string   // lower case
-	desc      string   // lower case
-	tags      []string // lower case
+	text      string   // lower-case name followed by lower-case description
+	tags      []string // lower case, shared with the index's tag postings
+	nameLen   uint32   // text[:nameLen] is the name
+	slot      uint32   // the entry's number in the index's postings
 	// form says whether the stored bytes are exactly what encodeWorkflow writes for them, so
-	// that they can be served without decoding and encoding again. Records found at Open start
-	// unknown (an older encoder may have written them) and are checked when first served.
+	// that they can be served without decoding and encoding again. Records of an older file
+	// start unknown (an older encoder may have written them) and are checked when first served.
 	form atomic.Uint32
 }
 
@@ -38,12 +35,42 @@ const (
 	formOther
 )
 
-// index orders every stored workflow by createdAt then id. bbolt stays the source of truth:
-// the index is built from it at Open and refreshed from it after every committed write.
-type index struct {
-	mu    sync.RWMutex
-	order []*entry // by createdAt, then id
-	byID  map[string]*entry
+// key is the id's bytes, shared with it: bbolt only reads keys.
+func (e *entry) key() []byte { return unsafe.Slice(unsafe.StringData(e.id), len(e.id)) }
+
+func (e *entry) name() string { return e.text[:e.nameLen] }
+func (e *entry) desc() string { return e.text[e.nameLen:] }
+
+// newEntry returns the index entry of the workflow id with summary sm.
+func newEntry(id string, sm *summary) *entry {
+	e := &entry{id: id, createdAt: sm.createdAt, text: sm.text, nameLen: uint32(len(sm.name)), tags: sm.tags}
+	if sm.flags&summaryCanonical != 0 {
+		e.form.Store(formCanonical)
+	}
+	return e
+}
+
+// matches reports whether the entry matches the lower-cased filters: search in name or
+// description, and any of tags.
+func (e *entry) matches(search string, tags []string) bool {
+	if search != "" && !strings.Contains(e.name(), search) && !strings.Contains(e.desc(), search) {
+		return false
+	}
+	if len(tags) == 0 {
+		return true
+	}
+	for _, want := range tags {
+		if slices.Contains(e.tags, want) {
+			return true
+		}
+	}
+	return false
+}
+
+// sameListing reports whether a and b list and filter alike, so that replacing one with the
+// other leaves the postings as they are.
+func sameListing(a, b *entry) bool {
+	return a.createdAt == b.createdAt && a.text == b.text && a.nameLen == b.nameLen && slices.Equal(a.tags, b.tags)
 }
 
 func compareEntries(a, b *entry) int {
@@ -56,32 +83,201 @@ func compareEntries(a, b *entry) int {
 	return strings.Compare(a.id, b.id)
 }
 
-// reset replaces the whole index; entries need not be sorted.
+// index orders every stored workflow by createdAt then id, and keeps postings that narrow a
+// search or a tag filter to the entries that can match: for every trigram (three bytes) of a
+// lower-cased name or description, and for every lower-cased tag, the slots of the entries
+// having it, in listing order. A filter walks its shortest posting and checks each entry
+// exactly, so results are those of a full scan. bbolt stays the source of truth: the index is
+// built from the summaries at Open and refreshed from them after every committed write.
+type index struct {
+	mu    sync.RWMutex
+	order []*entry // by createdAt, then id
+	byID  map[string]*entry
+	slots []*entry // by slot; nil where free
+	free  []uint32
+	grams map[uint32][]uint32 // trigram → slots, in listing order
+	tags  map[string]*tagPosting
+}
+
+// tagPosting is the slots of the entries having one tag, in listing order; name is the tag,
+// shared by those entries.
+type tagPosting struct {
+	name  string
+	slots []uint32
+}
+
+// intern returns the index's copy of tag b when it has one.
+func (x *index) intern(b []byte) string {
+	if p := x.tags[string(b)]; p != nil {
+		return p.name
+	}
+	return string(b)
+}
+
+// reset replaces the whole index; entries need not be sorted. Postings are sized exactly:
+// a first pass counts them.
 func (x *index) reset(entries []*entry) {
 	slices.SortFunc(entries, compareEntries)
 	byID := make(map[string]*entry, len(entries))
-	for _, e := range entries {
+	counts := map[uint32]int32{}
+	var scratch []uint32
+	for i, e := range entries {
+		e.slot = uint32(i)
 		byID[e.id] = e
+		scratch = appendGrams(scratch[:0], e)
+		for _, g := range scratch {
+			counts[g]++
+		}
+	}
+	grams := make(map[uint32][]uint32, len(counts))
+	tags := map[string]*tagPosting{}
+	for _, e := range entries {
+		scratch = appendGrams(scratch[:0], e)
+		for _, g := range scratch {
+			p := grams[g]
+			if p == nil {
+				p = make([]uint32, 0, counts[g])
+			}
+			grams[g] = append(p, e.slot)
+		}
+		for i, t := range e.tags {
+			if slices.Contains(e.tags[:i], t) {
+				continue
+			}
+			p := tags[t]
+			if p == nil {
+				p = &tagPosting{name: t}
+				tags[t] = p
+			}
+			e.tags[i] = p.name
+			p.slots = append(p.slots, e.slot)
+		}
 	}
 	x.mu.Lock()
-	x.order, x.byID = entries, byID
+	x.order, x.byID, x.slots, x.free = entries, byID, slices.Clone(entries), nil
+	x.grams, x.tags = grams, tags
 	x.mu.Unlock()
+}
+
+// appendGrams appends the distinct trigrams of e's name and description, each taken within
+// its own field, so that a trigram spanning the two is never indexed.
+func appendGrams(dst []uint32, e *entry) []uint32 {
+	start := len(dst)
+	dst = appendTrigrams(dst, e.name())
+	dst = appendTrigrams(dst, e.desc())
+	slices.Sort(dst[start:])
+	return dst[:start+len(slices.Compact(dst[start:]))]
+}
+
+// appendTrigrams appends every trigram of s, repeats included.
+func appendTrigrams(dst []uint32, s string) []uint32 {
+	for i := 0; i+3 <= len(s); i++ {
+		dst = append(dst, uint32(s[i])<<16|uint32(s[i+1])<<8|uint32(s[i+2]))
+	}
+	return dst
 }
 
 // setLocked stores e (nil: removes id) in place of what the index held for id.
 func (x *index) setLocked(id string, e *entry) {
-	if old := x.byID[id]; old != nil {
+	old := x.byID[id]
+	if old != nil && e != nil && sameListing(old, e) {
+		e.slot = old.slot
+		x.slots[e.slot] = e
+		x.byID[id] = e
+		if i, ok := slices.BinarySearchFunc(x.order, old, compareEntries); ok {
+			x.order[i] = e
+		}
+		return
+	}
+	slot := uint32(len(x.slots))
+	if old != nil {
+		x.unpost(old)
 		if i, ok := slices.BinarySearchFunc(x.order, old, compareEntries); ok {
 			x.order = slices.Delete(x.order, i, i+1)
 		}
 		delete(x.byID, id)
+		x.slots[old.slot] = nil
+		slot = old.slot
+		if e == nil {
+			x.free = append(x.free, slot)
+		}
 	}
 	if e == nil {
 		return
 	}
+	if old == nil {
+		if n := len(x.free); n > 0 {
+			slot, x.free = x.free[n-1], x.free[:n-1]
+		} else {
+			x.slots = append(x.slots, nil)
+		}
+	}
+	e.slot = slot
+	x.slots[slot] = e
 	i, _ := slices.BinarySearchFunc(x.order, e, compareEntries)
 	x.order = slices.Insert(x.order, i, e)
 	x.byID[id] = e
+	x.post(e)
+}
+
+// post adds e, already in its slot, to the postings of its trigrams and tags.
+func (x *index) post(e *entry) {
+	for _, g := range appendGrams(nil, e) {
+		x.grams[g] = x.insertSlot(x.grams[g], e)
+	}
+	for i, t := range e.tags {
+		if slices.Contains(e.tags[:i], t) {
+			continue
+		}
+		p := x.tags[t]
+		if p == nil {
+			p = &tagPosting{name: t}
+			x.tags[t] = p
+		}
+		e.tags[i] = p.name
+		p.slots = x.insertSlot(p.slots, e)
+	}
+}
+
+// unpost removes e, still in its slot, from the postings of its trigrams and tags; a posting
+// left empty is dropped.
+func (x *index) unpost(e *entry) {
+	for _, g := range appendGrams(nil, e) {
+		if p := x.removeSlot(x.grams[g], e); len(p) > 0 {
+			x.grams[g] = p
+		} else {
+			delete(x.grams, g)
+		}
+	}
+	for i, t := range e.tags {
+		p := x.tags[t]
+		if p == nil || slices.Contains(e.tags[:i], t) {
+			continue
+		}
+		if p.slots = x.removeSlot(p.slots, e); len(p.slots) == 0 {
+			delete(x.tags, t)
+		}
+	}
+}
+
+// searchSlot finds e's place in a posting.
+func (x *index) searchSlot(p []uint32, e *entry) (int, bool) {
+	return slices.BinarySearchFunc(p, e, func(s uint32, e *entry) int { return compareEntries(x.slots[s], e) })
+}
+
+func (x *index) insertSlot(p []uint32, e *entry) []uint32 {
+	if n := len(p); n == 0 || compareEntries(x.slots[p[n-1]], e) < 0 {
+		return append(p, e.slot) // the usual case: the newest workflow
+	}
+	i, _ := x.searchSlot(p, e)
+	return slices.Insert(p, i, e.slot)
+}
+
+func (x *index) removeSlot(p []uint32, e *entry) []uint32 {
+	if i, ok := x.searchSlot(p, e); ok {
+		return slices.Delete(p, i, i+1)
+	}
+	return p
 }
 
 // lookup returns the entry for id, or nil.
@@ -98,7 +294,9 @@ func (x *index) query(dst []*entry, q ListQuery) ([]*entry, int) {
 	search := strings.ToLower(q.Search)
 	var tags []string
 	for _, t := range q.Tags {
-		tags = append(tags, strings.ToLower(t))
+		if t = strings.ToLower(t); !slices.Contains(tags, t) {
+			tags = append(tags, t)
+		}
 	}
 	offset := max(q.Offset, 0)
 	x.mu.RLock()
@@ -115,63 +313,78 @@ func (x *index) query(dst []*entry, q ListQuery) ([]*entry, int) {
 		return append(dst, x.order[offset:end]...), total
 	}
 	total := 0
-	for _, e := range x.order {
+	visit := func(e *entry) {
 		if !e.matches(search, tags) {
-			continue
+			return
 		}
 		if total >= offset && (q.Limit <= 0 || total-offset < q.Limit) {
 			dst = append(dst, e)
 		}
 		total++
 	}
+	x.candidates(search, tags, visit)
 	return dst, total
 }
 
-// matches reports whether the entry matches the lower-cased filters: search in name or
-// description, and any of tags.
-func (e *entry) matches(search string, tags []string) bool {
-	if search != "" && !strings.Contains(e.name, search) && !strings.Contains(e.desc, search) {
-		return false
-	}
-	if len(tags) == 0 {
-		return true
-	}
-	for _, want := range tags {
-		if slices.Contains(e.tags, want) {
-			return true
+// candidates calls visit, in listing order, on a set of entries that holds every entry
+// matching the filters: the shortest of the search's trigram postings or the tags' postings,
+// or every entry when neither applies (a search shorter than three bytes without tags).
+func (x *index) candidates(search string, tags []string, visit func(*entry)) {
+	var shortest []uint32
+	if len(search) >= 3 {
+		for _, g := range appendTrigrams(make([]uint32, 0, 64), search) {
+			p := x.grams[g]
+			if len(p) == 0 {
+				return // no entry holds this trigram, so none holds the search
+			}
+			if shortest == nil || len(p) < len(shortest) {
+				shortest = p
+			}
 		}
 	}
-	return false
-}
-
-func newEntry(m *workflow.Metadata, id string, form uint32) *entry {
-	e := &entry{id: id, key: unsafe.Slice(unsafe.StringData(id), len(id)), createdAt: m.CreatedAt, name: strings.ToLower(m.Name),
-		desc: strings.ToLower(m.Description)}
-	e.form.Store(form)
-	if len(m.Tags) > 0 {
-		e.tags = make([]string, len(m.Tags))
-		for i, t := range m.Tags {
-			e.tags[i] = strings.ToLower(t)
+	if len(tags) > 0 {
+		var lists [][]uint32
+		n := 0
+		for _, t := range tags {
+			if p := x.tags[t]; p != nil {
+				lists = append(lists, p.slots)
+				n += len(p.slots)
+			}
+		}
+		if shortest == nil || n < len(shortest) {
+			x.visitUnion(lists, n, visit)
+			return
 		}
 	}
-	return e
-}
-
-// scanned is what Open reads of each stored record: the metadata for the index, and the
-// counts (decoding into empty structs skips the nodes' and edges' contents).
-type scanned struct {
-	Metadata workflow.Metadata `json:"metadata"`
-	Nodes    []struct{}        `json:"nodes"`
-	Edges    []struct{}        `json:"edges"`
-}
-
-// scanEntry reads a stored record at Open.
-func scanEntry(k, v []byte) (*entry, *scanned, error) {
-	var rec scanned
-	if err := json.Unmarshal(v, &rec); err != nil {
-		return nil, nil, fmt.Errorf("%w: workflow %q: %v", ErrCorrupt, k, err)
+	if shortest == nil {
+		for _, e := range x.order {
+			visit(e)
+		}
+		return
 	}
-	return newEntry(&rec.Metadata, string(k), formUnknown), &rec, nil
+	for _, s := range shortest {
+		visit(x.slots[s])
+	}
+}
+
+// visitUnion calls visit on the entries of the postings, each once, in listing order.
+func (x *index) visitUnion(lists [][]uint32, n int, visit func(*entry)) {
+	if len(lists) == 1 {
+		for _, s := range lists[0] {
+			visit(x.slots[s])
+		}
+		return
+	}
+	all := make([]*entry, 0, n)
+	for _, p := range lists {
+		for _, s := range p {
+			all = append(all, x.slots[s])
+		}
+	}
+	slices.SortFunc(all, compareEntries)
+	for _, e := range slices.Compact(all) {
+		visit(e)
+	}
 }
 
 // refreshHook, when set by a test, runs between a refresh's read and its update of the index.
@@ -187,24 +400,20 @@ func (ws *Workflows) refresh(id string) {
 	defer x.mu.Unlock()
 	var e *entry
 	err := ws.s.readTx(func(tx *bolt.Tx) error {
-		v := tx.Bucket(bucketWorkflows).Get([]byte(id))
+		v := tx.Bucket(bucketSummaries).Get([]byte(id))
 		if v == nil {
 			return nil
 		}
-		var rec struct {
-			Metadata workflow.Metadata `json:"metadata"`
+		sm, err := decodeSummary([]byte(id), v, x.intern)
+		if err != nil {
+			return err
 		}
-		if err := json.Unmarshal(v, &rec); err != nil {
-			return fmt.Errorf("%w: workflow %q: %v", ErrCorrupt, id, err)
-		}
-		// Every write goes through encodeWorkflow, and this record was written by this
-		// process after Open, so its bytes are canonical.
-		e = newEntry(&rec.Metadata, id, formCanonical)
+		e = newEntry(id, sm)
 		return nil
 	})
 	if err != nil {
 		// Only a database closed under the write, or failing, gets here.
-		slog.Warn("workflow index not refreshed", "id", id, "error", err)
+		slog.Warn("workflow index not refreshed", "id", id, "error", fmt.Sprint(err))
 		return
 	}
 	if refreshHook != nil {

@@ -167,6 +167,7 @@ func TestRecordsNotInTheEncodersFormat(t *testing.T) {
 	must(t, s.db.Update(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketWorkflows).Put([]byte("old"), []byte(foreign))
 	}))
+	asOlderFile(t, s)
 	path := s.Path()
 	must(t, s.Close())
 	s2, err := Open(path, Options{})
@@ -271,7 +272,7 @@ func snapshotIndex(x *index) string {
 	defer x.mu.RUnlock()
 	var b strings.Builder
 	for _, e := range x.order {
-		fmt.Fprintf(&b, "%s %d %q %q %q\n", e.id, e.createdAt, e.name, e.desc, e.tags)
+		fmt.Fprintf(&b, "%s %d %q %q %q\n", e.id, e.createdAt, e.name(), e.desc(), e.tags)
 		if x.byID[e.id] != e {
 			fmt.Fprintf(&b, "byID disagrees for %s\n", e.id)
 		}
@@ -280,6 +281,12 @@ func snapshotIndex(x *index) string {
 		fmt.Fprintf(&b, "byID holds %d entries\n", len(x.byID))
 	}
 	return b.String()
+}
+
+// asOlderFile removes the summaries from s's file, as a version before them wrote it.
+func asOlderFile(t testing.TB, s *Store) {
+	t.Helper()
+	must(t, s.db.Update(func(tx *bolt.Tx) error { return tx.DeleteBucket(bucketSummaries) }))
 }
 
 // openUnchecked opens a store in a fresh directory for a test that closes it itself.
@@ -336,7 +343,7 @@ func TestOverlappingRefreshesKeepTheLatest(t *testing.T) {
 	rename("First", 2)
 	<-done
 	e := s.Workflows.idx.lookup("w")
-	if e == nil || e.name != "second" || e.createdAt != 3 {
+	if e == nil || e.name() != "second" || e.createdAt != 3 {
 		t.Errorf("index kept %+v", e)
 	}
 	if ids, _ := listIDs(t, s, ListQuery{Search: "second"}); ids != "w" {

@@ -42,11 +42,11 @@ func (ws *Workflows) List(q ListQuery) ([]workflow.Workflow, int, error) {
 			c := tx.Bucket(bucketWorkflows).Cursor()
 			out = make([]workflow.Workflow, 0, len(page))
 			for _, e := range page {
-				v := seek(c, e.key)
+				v := seek(c, e.key())
 				if v == nil {
 					continue // deleted since the index was read
 				}
-				w, err := decodeWorkflow(e.key, v)
+				w, err := decodeWorkflow(e.key(), v)
 				if err != nil {
 					return err
 				}
@@ -72,7 +72,7 @@ func (ws *Workflows) AppendList(dst []byte, q ListQuery) ([]byte, int, error) {
 			dst = append(dst, '[')
 			first := true
 			for _, e := range page {
-				v := seek(c, e.key)
+				v := seek(c, e.key())
 				if v == nil {
 					continue // deleted since the index was read
 				}
@@ -81,7 +81,7 @@ func (ws *Workflows) AppendList(dst []byte, q ListQuery) ([]byte, int, error) {
 				}
 				first = false
 				var err error
-				if dst, err = appendRecord(dst, e.key, v, e); err != nil {
+				if dst, err = appendRecord(dst, e.key(), v, e); err != nil {
 					return err
 				}
 			}

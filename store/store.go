@@ -59,6 +59,10 @@ var (
 	keyEditor       = []byte("editor")
 )
 
+// allocSize is how much the file grows by once past it: bbolt's 16 MiB default would leave
+// up to that much unused at the end of a small host's file.
+const allocSize = 1 << 20
+
 // Options configures Open. The zero value is ready to use.
 type Options struct {
 	// Timeout is how long Open waits for another process's file lock; 0 means 1 s.
@@ -125,6 +129,7 @@ func Open(path string, opts Options) (st *Store, err error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	db.MaxBatchDelay = opts.BatchDelay
+	db.AllocSize = allocSize
 	if err := db.Update(func(tx *bolt.Tx) error {
 		for _, name := range [][]byte{bucketWorkflows, bucketStore, bucketSessions} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {

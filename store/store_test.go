@@ -151,6 +151,21 @@ func TestCorruptFileIsAClearError(t *testing.T) {
 		if err := s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketWorkflows).Put([]byte("x"), []byte("{oops")) }); err != nil {
 			t.Fatal(err)
 		}
+		asOlderFile(t, s)
+		_ = s.Close()
+		b, _ := os.ReadFile(path)
+		return b
+	})
+	// A readable database holding a summary that is not one.
+	f("bad summary", func(path string) []byte {
+		s, err := Open(path, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		must(t, s.Workflows.Create(sample("w", 1, 1)))
+		if err := s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketSummaries).Put([]byte("w"), []byte{1, 0, 0x80}) }); err != nil {
+			t.Fatal(err)
+		}
 		_ = s.Close()
 		b, _ := os.ReadFile(path)
 		return b

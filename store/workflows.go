@@ -16,12 +16,8 @@ type Workflows struct {
 	idx index
 }
 
-// shape is the part of a stored workflow that the counts need; decoding into empty structs
-// skips the nodes' and edges' contents.
-type shape struct {
-	Nodes []struct{} `json:"nodes"`
-	Edges []struct{} `json:"edges"`
-}
+// shape is the part of a stored workflow that the counts need.
+type shape struct{ nodes, edges int }
 
 func decodeWorkflow(id, v []byte) (*workflow.Workflow, error) {
 	var w workflow.Workflow
@@ -49,13 +45,37 @@ func (ws *Workflows) Get(id string) (*workflow.Workflow, error) {
 	return getRecord(ws.s, collWorkflows, bucketWorkflows, []byte(id), decodeWorkflow)
 }
 
+// putWorkflow stores a record and its summary in tx.
+func putWorkflow(tx *bolt.Tx, key, data, sum []byte) error {
+	records, summaries := workflowBuckets(tx)
+	if err := records.Put(key, data); err != nil {
+		return err
+	}
+	return summaries.Put(key, sum)
+}
+
+// encodeWithSummary encodes w and its summary.
+func encodeWithSummary(w *workflow.Workflow) (data, sum []byte, err error) {
+	if data, err = encodeWorkflow(w); err != nil {
+		return nil, nil, err
+	}
+	return data, summarize(&w.Metadata, len(w.Nodes), len(w.Edges), true).appendTo(nil), nil
+}
+
 // Create stores a new workflow; ErrConflict if its id is already stored.
 func (ws *Workflows) Create(wf *workflow.Workflow) error {
-	data, err := encodeWorkflow(wf)
+	data, sum, err := encodeWithSummary(wf)
 	if err != nil {
 		return err
 	}
-	if err := insertRecord(ws.s, collWorkflows, bucketWorkflows, []byte(wf.Metadata.ID), data); err != nil {
+	key := []byte(wf.Metadata.ID)
+	err = ws.s.batch(opWrite, collWorkflows, func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketWorkflows).Get(key) != nil {
+			return ErrConflict
+		}
+		return putWorkflow(tx, key, data, sum)
+	})
+	if err != nil {
 		return err
 	}
 	ws.refresh(wf.Metadata.ID)
@@ -63,24 +83,36 @@ func (ws *Workflows) Create(wf *workflow.Workflow) error {
 	return nil
 }
 
+// storedShape returns the counts of the workflow stored under key, or nil if none is.
+func storedShape(tx *bolt.Tx, key []byte) (*shape, error) {
+	records, summaries := tx.Bucket(bucketWorkflows), tx.Bucket(bucketSummaries)
+	if v := summaries.Get(key); v != nil {
+		sm, err := decodeSummary(key, v, nil)
+		if err != nil {
+			return nil, err
+		}
+		return &shape{nodes: sm.nodes, edges: sm.edges}, nil
+	}
+	if records.Get(key) != nil {
+		return nil, fmt.Errorf("%w: workflow %q has no summary", ErrCorrupt, key)
+	}
+	return nil, nil
+}
+
 // Put stores the workflow, replacing any stored under its id (import with overwrite).
 func (ws *Workflows) Put(wf *workflow.Workflow) error {
-	data, err := encodeWorkflow(wf)
+	data, sum, err := encodeWithSummary(wf)
 	if err != nil {
 		return err
 	}
 	key := []byte(wf.Metadata.ID)
 	var old *shape
 	err = ws.s.batch(opWrite, collWorkflows, func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketWorkflows)
-		old = nil
-		if v := b.Get(key); v != nil {
-			old = &shape{}
-			if err := json.Unmarshal(v, old); err != nil {
-				return fmt.Errorf("%w: workflow %q: %v", ErrCorrupt, key, err)
-			}
+		var err error
+		if old, err = storedShape(tx, key); err != nil {
+			return err
 		}
-		return b.Put(key, data)
+		return putWorkflow(tx, key, data, sum)
 	})
 	if err != nil {
 		return err
@@ -93,15 +125,30 @@ func (ws *Workflows) Put(wf *workflow.Workflow) error {
 // Update applies fn to the stored workflow and stores the result, keeping its id. fn may run
 // more than once, each time on a fresh copy; its error aborts the update and is returned as is.
 func (ws *Workflows) Update(id string, fn func(*workflow.Workflow) error) (*workflow.Workflow, error) {
+	key := []byte(id)
 	var old shape
-	w, err := updateRecord(ws.s, collWorkflows, bucketWorkflows, []byte(id), decodeWorkflow, func(cur *workflow.Workflow) error {
-		old = shape{Nodes: make([]struct{}, len(cur.Nodes)), Edges: make([]struct{}, len(cur.Edges))}
-		if err := fn(cur); err != nil {
+	var w *workflow.Workflow
+	err := ws.s.batch(opWrite, collWorkflows, func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketWorkflows).Get(key)
+		if v == nil {
+			return ErrNotFound
+		}
+		cur, err := decodeWorkflow(key, v)
+		if err != nil {
 			return err
 		}
+		old = shape{nodes: len(cur.Nodes), edges: len(cur.Edges)}
+		if err := fn(cur); err != nil {
+			return &callerError{err}
+		}
 		cur.Metadata.ID = id
-		return nil
-	}, encodeWorkflow)
+		data, sum, err := encodeWithSummary(cur)
+		if err != nil {
+			return &callerError{err}
+		}
+		w = cur
+		return putWorkflow(tx, key, data, sum)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -112,7 +159,23 @@ func (ws *Workflows) Update(id string, fn func(*workflow.Workflow) error) (*work
 
 // Delete removes the workflow and returns it; ErrNotFound if absent.
 func (ws *Workflows) Delete(id string) (*workflow.Workflow, error) {
-	w, err := deleteRecord(ws.s, collWorkflows, bucketWorkflows, []byte(id), decodeWorkflow)
+	key := []byte(id)
+	var w *workflow.Workflow
+	err := ws.s.batch(opDelete, collWorkflows, func(tx *bolt.Tx) error {
+		records, summaries := workflowBuckets(tx)
+		v := records.Get(key)
+		if v == nil {
+			return ErrNotFound
+		}
+		var err error
+		if w, err = decodeWorkflow(key, v); err != nil {
+			return err
+		}
+		if err := records.Delete(key); err != nil {
+			return err
+		}
+		return summaries.Delete(key)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -129,35 +192,48 @@ func (ws *Workflows) committed(old *shape, w *workflow.Workflow) {
 	d := Stats{WorkflowCount: 1, NodeCount: len(w.Nodes), EdgeCount: len(w.Edges)}
 	if old != nil {
 		d.WorkflowCount = 0
-		d.NodeCount -= len(old.Nodes)
-		d.EdgeCount -= len(old.Edges)
+		d.NodeCount -= old.nodes
+		d.EdgeCount -= old.edges
 	}
 	ws.s.apply(d)
 	if m := ws.s.metrics; m != nil {
 		if old != nil {
-			m.WorkflowRemoved(len(old.Nodes))
+			m.WorkflowRemoved(old.nodes)
 		}
 		m.WorkflowAdded(len(w.Nodes))
 	}
 }
 
-// scan computes the kept counts and builds the workflow index once at Open, and returns every
-// workflow's node count.
+// scan computes the kept counts and builds the workflow index once at Open from the
+// summaries (writing them first for a file that has none), and returns every workflow's node
+// count. No record is read.
 func (s *Store) scan() ([]int, error) {
+	if err := s.migrateSummaries(); err != nil {
+		return nil, err
+	}
 	var nodeCounts []int
 	var entries []*entry
 	var c Stats
+	tags := map[string]string{}
+	intern := func(b []byte) string {
+		if t, ok := tags[string(b)]; ok {
+			return t
+		}
+		t := string(b)
+		tags[t] = t
+		return t
+	}
 	err := s.readTx(func(tx *bolt.Tx) error {
-		err := tx.Bucket(bucketWorkflows).ForEach(func(k, v []byte) error {
-			e, w, err := scanEntry(k, v)
+		err := tx.Bucket(bucketSummaries).ForEach(func(k, v []byte) error {
+			sm, err := decodeSummary(k, v, intern)
 			if err != nil {
 				return err
 			}
-			entries = append(entries, e)
+			entries = append(entries, newEntry(string(k), sm))
 			c.WorkflowCount++
-			c.NodeCount += len(w.Nodes)
-			c.EdgeCount += len(w.Edges)
-			nodeCounts = append(nodeCounts, len(w.Nodes))
+			c.NodeCount += sm.nodes
+			c.EdgeCount += sm.edges
+			nodeCounts = append(nodeCounts, sm.nodes)
 			return nil
 		})
 		if err != nil {

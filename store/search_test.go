@@ -1,0 +1,182 @@
+package store
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/gemini-flow/gemini-flow/workflow"
+)
+
+// storedMetadata decodes every stored record's metadata.
+func storedMetadata(t *testing.T, s *Store) []workflow.Metadata {
+	t.Helper()
+	var all []workflow.Metadata
+	must(t, s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketWorkflows).ForEach(func(k, v []byte) error {
+			var w workflow.Workflow
+			if err := json.Unmarshal(v, &w); err != nil {
+				return err
+			}
+			all = append(all, w.Metadata)
+			return nil
+		})
+	}))
+	return all
+}
+
+// scanList answers q the way listing did before the index: over every stored record, filtered
+// by lower-cased substring of name or description and any lower-cased tag, sorted by
+// createdAt then id, then paged. It returns the page's ids and the total.
+func scanList(all []workflow.Metadata, q ListQuery) (string, int) {
+	search := strings.ToLower(q.Search)
+	var match []workflow.Metadata
+	for _, m := range all {
+		if search != "" && !strings.Contains(strings.ToLower(m.Name), search) && !strings.Contains(strings.ToLower(m.Description), search) {
+			continue
+		}
+		if len(q.Tags) > 0 && !slices.ContainsFunc(q.Tags, func(want string) bool {
+			return slices.ContainsFunc(m.Tags, func(have string) bool { return strings.ToLower(have) == strings.ToLower(want) })
+		}) {
+			continue
+		}
+		match = append(match, m)
+	}
+	slices.SortFunc(match, func(a, b workflow.Metadata) int {
+		if a.CreatedAt != b.CreatedAt {
+			return int(a.CreatedAt - b.CreatedAt)
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	page := match[min(max(q.Offset, 0), len(match)):]
+	if q.Limit > 0 && q.Limit < len(page) {
+		page = page[:q.Limit]
+	}
+	ids := make([]string, len(page))
+	for i, m := range page {
+		ids[i] = m.ID
+	}
+	return strings.Join(ids, ","), len(match)
+}
+
+// Words that names, descriptions, tags and searches are made of: mixed case, shared
+// substrings, and letters whose lower case is longer or shorter in bytes than their upper.
+var searchWords = []string{"Report", "report", "REPORTING", "Digest", "di", "Straße", "STRASSE", "İstanbul",
+	"ΣΊΣΥΦΟΣ", "σίσυφος", "Ⱥlpha", "KELVIN", "\u212aelvin", "a", "ab", "abc", "x-y", "%_.*", "日本語", "本語"}
+
+func randomText(r *rand.Rand, n int) string {
+	parts := make([]string, r.IntN(n+1))
+	for i := range parts {
+		parts[i] = searchWords[r.IntN(len(searchWords))]
+	}
+	return strings.Join(parts, []string{" ", "", "-"}[r.IntN(3)])
+}
+
+// randomQuery makes a query from the same words: fragments of them in any case, tags, pages.
+func randomQuery(r *rand.Rand) ListQuery {
+	var q ListQuery
+	if r.IntN(4) > 0 {
+		w := randomText(r, 2)
+		if len(w) > 0 && r.IntN(2) == 0 {
+			i := r.IntN(len(w))
+			w = w[i:min(len(w), i+1+r.IntN(5))] // may cut a character in two
+		}
+		if r.IntN(2) == 0 {
+			w = strings.ToUpper(w)
+		}
+		q.Search = w
+	}
+	for range r.IntN(3) {
+		q.Tags = append(q.Tags, searchWords[r.IntN(len(searchWords))])
+	}
+	if r.IntN(3) == 0 {
+		q.Offset, q.Limit = r.IntN(5), r.IntN(6)
+	}
+	return q
+}
+
+// TestSearchEqualsScan checks the index against a full scan after random creates, updates
+// (renames, new descriptions and tags, moves in time), overwrites and deletes, and again after
+// reopening the file, and after its summaries are rebuilt as for a file of an older version.
+func TestSearchEqualsScan(t *testing.T) {
+	for seed := range uint64(3) {
+		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
+			r := rand.New(rand.NewPCG(seed, 7))
+			s := openUnchecked(t)
+			s.db.NoSync = true // the file's durability is not what is tested
+			ids := []string{}
+			for step := range 400 {
+				switch op := r.IntN(10); {
+				case op < 4 || len(ids) == 0:
+					id := fmt.Sprintf("w-%03d", step)
+					w := sample(id, r.IntN(3), int64(r.IntN(50)))
+					w.Metadata.Name, w.Metadata.Description = randomText(r, 3), randomText(r, 4)
+					w.Metadata.Tags = strings.Fields(randomText(r, 3))
+					must(t, s.Workflows.Create(w))
+					ids = append(ids, id)
+				case op < 7:
+					_, err := s.Workflows.Update(ids[r.IntN(len(ids))], func(w *workflow.Workflow) error {
+						switch r.IntN(4) {
+						case 0:
+							w.Metadata.Name = randomText(r, 3)
+						case 1:
+							w.Metadata.Description = randomText(r, 4)
+						case 2:
+							w.Metadata.Tags = strings.Fields(randomText(r, 3))
+						case 3:
+							w.Nodes = nil
+						}
+						return nil
+					})
+					must(t, err)
+				case op < 8:
+					w := sample(ids[r.IntN(len(ids))], 1, int64(r.IntN(50)))
+					w.Metadata.Name = randomText(r, 2)
+					must(t, s.Workflows.Put(w))
+				default:
+					i := r.IntN(len(ids))
+					_, err := s.Workflows.Delete(ids[i])
+					must(t, err)
+					ids = slices.Delete(ids, i, i+1)
+				}
+			}
+			compareQueries(t, s, r)
+			s = reopen(t, s)
+			compareQueries(t, s, r)
+			asOlderFile(t, s)
+			s = reopen(t, s)
+			defer checkAndClose(t, s)
+			compareQueries(t, s, r)
+		})
+	}
+}
+
+// reopen closes s and opens its file again.
+func reopen(t *testing.T, s *Store) *Store {
+	t.Helper()
+	must(t, s.Close())
+	s2, err := Open(s.Path(), Options{})
+	must(t, err)
+	return s2
+}
+
+func compareQueries(t *testing.T, s *Store, r *rand.Rand) {
+	t.Helper()
+	queries := []ListQuery{{}, {Search: "a"}, {Search: "ß"}, {Search: "\xff"}, {Search: "REPORT", Limit: 3, Offset: 2},
+		{Tags: []string{"report", "REPORT"}}, {Search: strings.Repeat("report", 2000)}}
+	for range 200 {
+		queries = append(queries, randomQuery(r))
+	}
+	all := storedMetadata(t, s)
+	for _, q := range queries {
+		wantIDs, wantTotal := scanList(all, q)
+		if ids, total := listIDs(t, s, q); ids != wantIDs || total != wantTotal {
+			t.Fatalf("%q: index gave %q (%d), scan %q (%d)", fmt.Sprintf("%+v", q), ids, total, wantIDs, wantTotal)
+		}
+	}
+}
