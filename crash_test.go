@@ -5,70 +5,18 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gemini-flow/gemini-flow/internal/testkit"
 )
 
-// builtBinary builds the server once per test process.
-var builtBinary = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "gemini-flow-bin-")
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "gemini-flow")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("go build: %v\n%s", err, out)
-	}
-	return bin, nil
-})
-
-// startServer runs the binary on a free loopback port and waits until it is ready.
-func startServer(t *testing.T, dataDir string, extra ...string) (*exec.Cmd, string) {
+// startServer runs the binary on the data directory and waits until it is ready.
+func startServer(t *testing.T, dataDir string) *testkit.Binary {
 	t.Helper()
-	bin, err := builtBinary()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	args := append([]string{"--addr", addr, "--data-dir", dataDir, "--rate-limit", "0", "--log-level", "warn"}, extra...)
-	cmd := exec.Command(bin, args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-		}
-	})
-	base := "http://" + addr
-	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) {
-		resp, err := http.Get(base + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return cmd, base
-			}
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("server not ready: %s", stderr.String())
-	return nil, ""
+	return testkit.StartBinary(t, nil, "--data-dir", dataDir, "--rate-limit", "0")
 }
 
 // acked is what the server acknowledged for one workflow: the last name answered 2xx, and the
@@ -84,7 +32,8 @@ func TestCrashLosesNoAcknowledgedWrite(t *testing.T) {
 	for round := 1; round <= 3; round++ {
 		t.Run(fmt.Sprintf("round%d", round), func(t *testing.T) {
 			dataDir := t.TempDir()
-			cmd, base := startServer(t, dataDir)
+			bin := startServer(t, dataDir)
+			base := bin.URL
 			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}, Timeout: 5 * time.Second}
 
 			const clients = 16
@@ -122,10 +71,7 @@ func TestCrashLosesNoAcknowledgedWrite(t *testing.T) {
 				}(c)
 			}
 			time.Sleep(1500 * time.Millisecond)
-			if err := cmd.Process.Signal(os.Kill); err != nil {
-				t.Fatal(err)
-			}
-			_ = cmd.Wait()
+			bin.Kill(t)
 			cancel()
 			wg.Wait()
 
@@ -134,7 +80,7 @@ func TestCrashLosesNoAcknowledgedWrite(t *testing.T) {
 			if len(state) < 50 {
 				t.Fatalf("only %d creates acknowledged before the kill; the test needs more traffic", len(state))
 			}
-			_, base = startServer(t, dataDir)
+			base = startServer(t, dataDir).URL
 			lost := 0
 			for id, a := range state {
 				resp, err := client.Get(base + "/api/workflows/" + id)

@@ -8,21 +8,12 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gemini-flow/gemini-flow/internal/testkit"
 )
 
-// tool finds an external checker. Locally a missing tool skips the test; in CI (CI set) it
-// fails, so the files are always checked where it counts.
-func tool(t *testing.T, name string) string {
-	t.Helper()
-	path, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "" {
-			t.Skipf("%s not installed (CI unset): %v", name, err)
-		}
-		t.Fatalf("%s is required in CI: %v", name, err)
-	}
-	return path
-}
+// tool finds an external checker: testkit.RequireTool, skipped outside CI only.
+func tool(t *testing.T, name string) string { return testkit.RequireTool(t, name) }
 
 func run(t *testing.T, bin string, args ...string) {
 	t.Helper()

@@ -1,161 +1,25 @@
 package e2e
 
 import (
-	"bufio"
-	"bytes"
-	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/gemini-flow/gemini-flow/internal/testkit"
 )
 
-// binaryPath is the gemini-flow binary built once by TestMain.
-var binaryPath string
+// requireTool is testkit.RequireTool: skipped outside CI, a failure under CI=true.
+func requireTool(t *testing.T, name string) string { return testkit.RequireTool(t, name) }
 
-func TestMain(m *testing.M) {
-	os.Exit(runMain(m))
-}
-
-func runMain(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "gemini-flow-e2e-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "e2e: temp dir:", err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	binaryPath = filepath.Join(dir, "gemini-flow")
-	// Built without -race even when the tests run with it: the binary is a black box here,
-	// and a race-instrumented server would make every timing-bound check slower.
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, goTool(), "build", "-o", binaryPath, "..")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "e2e: building the binary failed: %v\n%s", err, out)
-		return 1
-	}
-	return m.Run()
-}
-
-// goTool finds the go command that runs this test.
-func goTool() string {
-	if p, err := exec.LookPath("go"); err == nil {
-		return p
-	}
-	return "go"
-}
-
-// requireTool returns the path of an external tool, skipping the test when it is missing
-// outside CI and failing it in CI.
-func requireTool(t *testing.T, name string) string {
+// startProcess runs an external tool, killed when the test ends.
+func startProcess(t *testing.T, name, path string, args ...string) *testkit.Process {
 	t.Helper()
-	if p, err := exec.LookPath(name); err == nil {
-		return p
-	}
-	if p := filepath.Join("/usr/bin", name); fileExists(p) {
-		return p
-	}
-	if os.Getenv("CI") == "" {
-		t.Skipf("%s not installed (set CI to make this a failure)", name)
-	}
-	t.Fatalf("%s not installed, and CI is set", name)
-	return ""
-}
-
-func fileExists(p string) bool {
-	st, err := os.Stat(p)
-	return err == nil && !st.IsDir()
-}
-
-// logBuffer collects a process's output for the failure report.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.buf.Len() > 4<<20 {
-		return len(p), nil
-	}
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// tail is the end of the collected output.
-func (b *logBuffer) tail(n int) string {
-	s := b.String()
-	if len(s) > n {
-		s = "…" + s[len(s)-n:]
-	}
-	return s
-}
-
-// process is a started child process that is killed when the test ends.
-type process struct {
-	name   string
-	cmd    *exec.Cmd
-	logs   *logBuffer
-	exited chan struct{}
-}
-
-// startProcess runs path with args, kills it in t.Cleanup and reports its output when the
-// test failed.
-func startProcess(t *testing.T, name, path string, args ...string) *process {
-	t.Helper()
-	return startProcessEnv(t, nil, name, path, args...)
-}
-
-// startProcessEnv is startProcess with the environment env (nil: this process's).
-func startProcessEnv(t *testing.T, env []string, name, path string, args ...string) *process {
-	t.Helper()
-	p := &process{name: name, cmd: exec.Command(path, args...), logs: &logBuffer{}, exited: make(chan struct{})}
-	p.cmd.Env = env
-	p.cmd.Stdout = p.logs
-	p.cmd.Stderr = p.logs
-	if err := p.cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", name, err)
-	}
-	go func() {
-		_ = p.cmd.Wait()
-		close(p.exited)
-	}()
-	t.Cleanup(func() {
-		_ = p.cmd.Process.Kill()
-		select {
-		case <-p.exited:
-		case <-time.After(10 * time.Second):
-			t.Errorf("%s did not exit after kill", name)
-		}
-		if t.Failed() {
-			t.Logf("%s output:\n%s", name, p.logs.tail(6000))
-		}
-	})
-	return p
-}
-
-// alive reports whether the process is still running.
-func (p *process) alive() bool {
-	select {
-	case <-p.exited:
-		return false
-	default:
-		return true
-	}
+	return testkit.Start(t, nil, name, path, args...)
 }
 
 // freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
@@ -172,63 +36,19 @@ func freePort(t *testing.T) int {
 // httpClient is shared by every test; its timeout bounds each call.
 var httpClient = &http.Client{Timeout: 10 * time.Second}
 
-// waitFor polls ok until it returns true or the deadline passes.
-func waitFor(t *testing.T, what string, timeout time.Duration, p *process, ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		if ok() {
-			return
-		}
-		if p != nil && !p.alive() {
-			t.Fatalf("%s exited while waiting for %s:\n%s", p.name, what, p.logs.tail(4000))
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// statusOK reports whether GET url answers 200.
-func statusOK(url string) bool {
-	resp, err := httpClient.Get(url)
-	if err != nil {
-		return false
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return resp.StatusCode == http.StatusOK
-}
-
 // gfBinary is a running gemini-flow.
-type gfBinary struct {
-	URL  string // http://127.0.0.1:PORT
-	Addr string // 127.0.0.1:PORT, the instance label of its own history and push
-	proc *process
-}
+type gfBinary = testkit.Binary
 
 // startBinary runs gemini-flow on a free port with its data in a temp dir and waits for
 // /readyz. args come after the defaults, so they win (the flag package keeps the last value).
 func startBinary(t *testing.T, args ...string) *gfBinary {
 	t.Helper()
 	all := append([]string{
-		"--addr", "127.0.0.1:0",
 		"--data-dir", t.TempDir(),
-		"--log-format", "json",
-		"--log-level", "info",
 		"--rate-limit", "0",
 		"--history-interval", "0",
 	}, args...)
-	p := startProcessEnv(t, binaryEnv(), "gemini-flow", binaryPath, all...)
-	var addr string
-	waitFor(t, "gemini-flow to log its listen address", 20*time.Second, p, func() bool {
-		addr = listenAddr(p.logs.String())
-		return addr != ""
-	})
-	b := &gfBinary{URL: "http://" + addr, Addr: addr, proc: p}
-	waitFor(t, "gemini-flow /readyz", 20*time.Second, p, func() bool { return statusOK(b.URL + "/readyz") })
-	return b
+	return testkit.StartBinary(t, binaryEnv(), all...)
 }
 
 // binaryEnv is this process's environment without the variables the binary reads, so that
@@ -246,26 +66,10 @@ func binaryEnv() []string {
 	return env
 }
 
-// listenAddr finds the "listening" log record of the binary and returns its addr attribute.
-func listenAddr(logs string) string {
-	sc := bufio.NewScanner(strings.NewReader(logs))
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		var rec struct {
-			Msg  string `json:"msg"`
-			Addr string `json:"addr"`
-		}
-		if json.Unmarshal(sc.Bytes(), &rec) == nil && rec.Msg == "listening" && rec.Addr != "" {
-			return rec.Addr
-		}
-	}
-	return ""
-}
-
 // promServer is a running Prometheus.
 type promServer struct {
 	URL  string
-	proc *process
+	proc *testkit.Process
 }
 
 // startPrometheus runs Prometheus scraping targets (host:port) as job "gemini-flow-backend", the job
@@ -301,14 +105,14 @@ scrape_configs:
 		"--log.level=warn",
 	)
 	s := &promServer{URL: fmt.Sprintf("http://127.0.0.1:%d", port), proc: p}
-	waitFor(t, "prometheus /-/ready", 30*time.Second, p, func() bool { return statusOK(s.URL + "/-/ready") })
+	p.WaitFor(t, "prometheus /-/ready", 30*time.Second, func() bool { return testkit.StatusOK(s.URL + "/-/ready") })
 	return s
 }
 
 // vmServer is a running single-node VictoriaMetrics.
 type vmServer struct {
 	URL  string
-	proc *process
+	proc *testkit.Process
 }
 
 // startVictoriaMetrics runs VictoriaMetrics with caching and the query latency offset off, so
@@ -326,13 +130,13 @@ func startVictoriaMetrics(t *testing.T) *vmServer {
 		"-loggerLevel=WARN",
 	)
 	s := &vmServer{URL: fmt.Sprintf("http://127.0.0.1:%d", port), proc: p}
-	waitFor(t, "victoria-metrics /health", 30*time.Second, p, func() bool { return statusOK(s.URL + "/health") })
+	p.WaitFor(t, "victoria-metrics /health", 30*time.Second, func() bool { return testkit.StatusOK(s.URL + "/health") })
 	return s
 }
 
 // startVMAgent runs vmagent scraping target every second as job "gemini-flow-backend" and remote
 // writing to remoteWriteURL.
-func startVMAgent(t *testing.T, target, remoteWriteURL string) *process {
+func startVMAgent(t *testing.T, target, remoteWriteURL string) *testkit.Process {
 	t.Helper()
 	bin := requireTool(t, "vmagent")
 	dir := t.TempDir()
@@ -359,7 +163,7 @@ scrape_configs:
 		"-loggerLevel=WARN",
 	)
 	url := fmt.Sprintf("http://127.0.0.1:%d", port)
-	waitFor(t, "vmagent /health", 30*time.Second, p, func() bool { return statusOK(url + "/health") })
+	p.WaitFor(t, "vmagent /health", 30*time.Second, func() bool { return testkit.StatusOK(url + "/health") })
 	return p
 }
 
@@ -371,7 +175,7 @@ func startScrapedBinary(t *testing.T) (b *gfBinary, prom *promServer, target str
 	b = startBinary(t, "--history-interval", "1s")
 	prom = startPrometheus(t, []string{b.Addr}, time.Second)
 	target = fmt.Sprintf(`{job="gemini-flow-backend",instance=%q}`, b.Addr)
-	waitFor(t, "prometheus to scrape the binary", 20*time.Second, prom.proc, func() bool {
+	prom.proc.WaitFor(t, "prometheus to scrape the binary", 20*time.Second, func() bool {
 		v, ok := scalarOf(mustInstant(t, prom.URL, "up"+target))
 		return ok && v == 1
 	})

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"math"
-	"os"
 	"os/exec"
 	"runtime"
 	"slices"
@@ -18,6 +17,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/textparse"
 
+	"github.com/gemini-flow/gemini-flow/internal/testkit"
 	"github.com/gemini-flow/gemini-flow/monitoring"
 )
 
@@ -272,13 +272,7 @@ func checkCumulative(t *testing.T, e exposition, name string, bounds []float64) 
 }
 
 func TestPromtoolCheckMetrics(t *testing.T) {
-	promtool, err := exec.LookPath("promtool")
-	if err != nil {
-		if os.Getenv("CI") == "" {
-			t.Skip("promtool not installed")
-		}
-		t.Fatal("CI needs promtool: ", err)
-	}
+	promtool := testkit.RequireTool(t, "promtool")
 	r := monitoring.New(monitoring.Options{Version: "1.2.3", Revision: "abc"})
 	exercise(r)
 	var b bytes.Buffer

@@ -12,13 +12,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"os/exec"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/gemini-flow/gemini-flow/internal/testkit"
 	"github.com/gemini-flow/gemini-flow/monitoring"
 )
 
@@ -143,13 +143,7 @@ func TestStartPushSurvivesAnUnreachableTarget(t *testing.T) {
 
 // The series arrive in a real VictoriaMetrics.
 func TestPushIntoVictoriaMetrics(t *testing.T) {
-	bin, err := exec.LookPath("victoria-metrics")
-	if err != nil {
-		if os.Getenv("CI") == "" {
-			t.Skip("victoria-metrics not installed")
-		}
-		t.Fatal("CI needs victoria-metrics: ", err)
-	}
+	bin := testkit.RequireTool(t, "victoria-metrics")
 	addr := freeAddr(t)
 	cmd := exec.Command(bin, "-storageDataPath="+t.TempDir(), "-httpListenAddr="+addr, "-loggerLevel=ERROR")
 	var logs bytes.Buffer

@@ -1,4 +1,4 @@
-package server
+package server_test
 
 import (
 	"strings"
@@ -13,7 +13,7 @@ import (
 // /metrics still serves, and shows no error under each panel.
 func TestPageE2EHistoryOff(t *testing.T) {
 	chromium := requireTool(t, "/usr/bin/chromium")
-	ts := newTestServer(t)
+	ts := startLiveStack(t, 0)
 	pg := openPage(t, chromium, ts.URL)
 	if err := chromedp.Do(pg.ctx, chromedp.EmulateViewport(1280, 900), chromedp.Navigate(ts.URL+"/")); err != nil {
 		t.Fatalf("load page: %v", err)

@@ -1,4 +1,4 @@
-package server
+package server_test
 
 import (
 	"strings"
@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/gemini-flow/gemini-flow/app"
 )
 
 // TestPageE2EMetricsKey runs the page against a server with a metrics key and API keys: the
@@ -15,7 +17,7 @@ import (
 func TestPageE2EMetricsKey(t *testing.T) {
 	chromium := requireTool(t, "/usr/bin/chromium")
 	const metricsKey, apiKey = "page-metrics-key", "editor-api-key"
-	stack := startLiveStack(t, time.Second, func(c *Config) {
+	stack := startLiveStack(t, time.Second, func(c *app.Config) {
 		c.MetricsKey = metricsKey
 		c.APIKeys = []string{apiKey}
 	})
