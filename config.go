@@ -33,6 +33,12 @@ type config struct {
 	LogFormat        string
 	LogLevel         string
 	Limits           workflow.Limits
+	AllowedHosts     []string
+	MaxConns         int
+	MaxConnsPerIP    int
+	WriteTimeout     time.Duration
+	WSMaxClients     int
+	MemoryLimit      int64 // bytes; 0: none set here (GOMEMLIMIT, when set, still applies)
 }
 
 // usageError is a bad flag or environment value: one line naming the flag, exit code 2.
@@ -62,6 +68,12 @@ var options = []option{
 	{"log-level", "LOG_LEVEL", "info", "debug, info, warn or error"},
 	{"max-nodes", "MAX_NODES", "1000", "most nodes a workflow may hold"},
 	{"max-edges", "MAX_EDGES", "5000", "most edges a workflow may hold"},
+	{"allowed-hosts", "ALLOWED_HOSTS", "", "comma-separated Host names answered besides loopback ones (* : any)"},
+	{"max-conns", "MAX_CONNS", "1024", "open connections in total"},
+	{"max-conns-per-ip", "MAX_CONNS_PER_IP", "128", "open connections from one client address"},
+	{"write-timeout", "WRITE_TIMEOUT", "30s", "longest a response write (or a backup chunk) may stall"},
+	{"ws-max-clients", "WS_MAX_CLIENTS", "256", "WebSocket clients connected at once"},
+	{"memory-limit", "MEMORY_LIMIT", "512MiB", "soft memory limit for the Go runtime (0: none; GOMEMLIMIT wins when set)"},
 }
 
 // errHelp and errVersion ask main to print and exit 0.
@@ -140,6 +152,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer, st
 		{"history-interval", &c.HistoryInterval, true},
 		{"history-retention", &c.HistoryRetention, false},
 		{"push-interval", &c.PushInterval, false},
+		{"write-timeout", &c.WriteTimeout, false},
 	}
 	for _, d := range durations {
 		v := get(d.name)
@@ -175,6 +188,23 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer, st
 	case "debug", "info", "warn", "error":
 	default:
 		return c, bad("log-level", c.LogLevel, errors.New("must be debug, info, warn or error"))
+	}
+	c.AllowedHosts = splitList(get("allowed-hosts"))
+	for _, l := range []struct {
+		name string
+		dst  *int
+	}{{"max-conns", &c.MaxConns}, {"max-conns-per-ip", &c.MaxConnsPerIP}, {"ws-max-clients", &c.WSMaxClients}} {
+		n, err := nonNegativeInt(get(l.name))
+		if err == nil && n == 0 {
+			err = errors.New("must be positive")
+		}
+		if err != nil {
+			return c, bad(l.name, get(l.name), err)
+		}
+		*l.dst = n
+	}
+	if c.MemoryLimit, err = parseBytes(get("memory-limit")); err != nil {
+		return c, bad("memory-limit", get("memory-limit"), err)
 	}
 	c.Limits = workflow.DefaultLimits()
 	for _, l := range []struct {
@@ -218,6 +248,27 @@ func nonNegativeInt(s string) (int, error) {
 		return 0, errors.New("must not be negative")
 	}
 	return n, nil
+}
+
+// parseBytes reads a size such as 512MiB, 2GiB, 300MB or 1048576; 0 is none.
+func parseBytes(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	units := []struct {
+		suffix string
+		factor int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"B", 1}}
+	factor := int64(1)
+	for _, u := range units {
+		if strings.HasSuffix(s, u.suffix) {
+			s, factor = strings.TrimSuffix(s, u.suffix), u.factor
+			break
+		}
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil || n < 0 || n > (1<<62)/factor {
+		return 0, errors.New("not a size like 512MiB or 2GiB")
+	}
+	return n * factor, nil
 }
 
 func parseDuration(s string, zeroAllowed bool) (time.Duration, error) {

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"errors"
+	"log/slog"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -36,6 +38,19 @@ func TestParseConfig(t *testing.T) {
 				}
 			},
 		},
+		{
+			name: "hardening defaults and flags",
+			args: []string{"--data-dir", dir, "--allowed-hosts", "gf.example, *.lan", "--max-conns-per-ip", "9", "--memory-limit", "64MiB"},
+			env:  env("WRITE_TIMEOUT", "5s"),
+			check: func(t *testing.T, c config) {
+				if len(c.AllowedHosts) != 2 || c.MaxConns != 1024 || c.MaxConnsPerIP != 9 || c.WriteTimeout != 5*time.Second ||
+					c.WSMaxClients != 256 || c.MemoryLimit != 64<<20 {
+					t.Fatalf("hardening: %+v", c)
+				}
+			},
+		},
+		{name: "bad memory limit", args: []string{"--data-dir", dir, "--memory-limit", "lots"}, env: env(), err: "--memory-limit"},
+		{name: "zero max conns", args: []string{"--data-dir", dir, "--max-conns", "0"}, env: env(), err: "--max-conns"},
 		{
 			name: "env over default",
 			args: []string{"--data-dir", dir},
@@ -111,5 +126,20 @@ func TestRunExitCodes(t *testing.T) {
 		if code != tt.code || !strings.Contains(stdout.String()+stderr.String(), tt.out) {
 			t.Errorf("run(%v) = %d, %q %q", tt.args, code, stdout.String(), stderr.String())
 		}
+	}
+}
+
+// TestApplyMemoryLimit: the flag sets the runtime's soft limit unless GOMEMLIMIT already did.
+func TestApplyMemoryLimit(t *testing.T) {
+	before := debug.SetMemoryLimit(-1)
+	t.Cleanup(func() { debug.SetMemoryLimit(before) })
+	logger := slog.New(slog.DiscardHandler)
+	applyMemoryLimit(64<<20, func(string) string { return "" }, logger)
+	if got := debug.SetMemoryLimit(-1); got != 64<<20 {
+		t.Errorf("limit %d, want %d", got, 64<<20)
+	}
+	applyMemoryLimit(32<<20, func(k string) string { return map[string]string{"GOMEMLIMIT": "1GiB"}[k] }, logger)
+	if got := debug.SetMemoryLimit(-1); got != 64<<20 {
+		t.Errorf("GOMEMLIMIT set: limit changed to %d", got)
 	}
 }

@@ -38,6 +38,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		return 2
 	}
 	logger := newLogger(cfg, stderr)
+	applyMemoryLimit(cfg.MemoryLimit, getenv, logger)
 	if err := serve(cfg, logger); err != nil {
 		fmt.Fprintf(stderr, "gemini-flow: %v\n", err)
 		return 1
@@ -55,6 +56,11 @@ func serve(cfg config, logger *slog.Logger) error {
 		APIKeys:          cfg.APIKeys,
 		MetricsKey:       cfg.MetricsKey,
 		CORSOrigins:      cfg.CORSOrigins,
+		AllowedHosts:     cfg.AllowedHosts,
+		MaxConns:         cfg.MaxConns,
+		MaxConnsPerIP:    cfg.MaxConnsPerIP,
+		WriteTimeout:     cfg.WriteTimeout,
+		WSMaxClients:     cfg.WSMaxClients,
 		RateLimit:        cfg.RateLimit,
 		HistoryInterval:  cfg.HistoryInterval,
 		HistoryRetention: cfg.HistoryRetention,
@@ -86,6 +92,16 @@ func serve(cfg config, logger *slog.Logger) error {
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// applyMemoryLimit sets the runtime's soft memory limit, so that the heap a large request
+// grew is returned; a GOMEMLIMIT in the environment was applied by the runtime and wins.
+func applyMemoryLimit(limit int64, getenv func(string) string, logger *slog.Logger) {
+	if getenv("GOMEMLIMIT") != "" || limit <= 0 {
+		return
+	}
+	debug.SetMemoryLimit(limit)
+	logger.Debug("memory limit", "bytes", limit)
 }
 
 func newLogger(cfg config, w io.Writer) *slog.Logger {

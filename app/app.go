@@ -32,6 +32,11 @@ type Config struct {
 	APIKeys           []string
 	MetricsKey        string
 	CORSOrigins       []string
+	AllowedHosts      []string      // Host names answered besides loopback ones
+	MaxConns          int           // open connections in total; 0: the server's default
+	MaxConnsPerIP     int           // open connections from one address; 0: the server's default
+	WriteTimeout      time.Duration // a response write stalled longer is cut; 0: the server's default
+	WSMaxClients      int           // WebSocket clients at once; 0: the hub's default
 	RateLimit         int           // requests per minute per client IP on /api/*; 0 = off
 	HistoryInterval   time.Duration // 0: history off
 	HistoryRetention  time.Duration
@@ -87,7 +92,7 @@ func Open(cfg Config) (a *App, err error) {
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
 	a.Addr = a.ln.Addr().String()
-	a.Hub = ws.NewHub(ws.Options{Metrics: a.Metrics, Logger: a.log})
+	a.Hub = ws.NewHub(ws.Options{Metrics: a.Metrics, Logger: a.log, MaxClients: cfg.WSMaxClients})
 
 	if cfg.HistoryInterval > 0 {
 		a.History, err = history.Open(history.Options{
@@ -113,9 +118,13 @@ func Open(cfg Config) (a *App, err error) {
 		Revision:    cfg.Revision,
 		APIKeys:     cfg.APIKeys,
 		MetricsKey:  cfg.MetricsKey,
-		CORSOrigins: cfg.CORSOrigins,
-		RateLimit:   cfg.RateLimit,
-		Limits:      cfg.Limits,
+		CORSOrigins:   cfg.CORSOrigins,
+		AllowedHosts:  cfg.AllowedHosts,
+		MaxConns:      cfg.MaxConns,
+		MaxConnsPerIP: cfg.MaxConnsPerIP,
+		WriteTimeout:  cfg.WriteTimeout,
+		RateLimit:     cfg.RateLimit,
+		Limits:        cfg.Limits,
 	}, server.Deps{
 		Store:    a.Store,
 		Hub:      a.Hub,

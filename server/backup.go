@@ -20,8 +20,12 @@ func (s *Server) backup(ctx *fasthttp.RequestCtx) {
 	ctx.SetContentType("application/octet-stream")
 	ctx.Response.Header.Set(fasthttp.HeaderContentDisposition, `attachment; filename="`+name+`"`)
 	id := requestID(ctx)
+	stall := s.cfg.WriteTimeout
+	// Set here, fasthttp leaves the deadline to the handler; each chunk then extends it, so a
+	// backup may take as long as it needs while a client that stops reading is cut.
+	_ = ctx.SetWriteDeadline(time.Now().Add(stall))
 	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
-		n, err := s.deps.Store.Backup(w)
+		n, err := s.deps.Store.Backup(stallCutter{w: w, ctx: ctx, stall: stall})
 		if err == nil {
 			err = w.Flush()
 		}
@@ -30,4 +34,18 @@ func (s *Server) backup(ctx *fasthttp.RequestCtx) {
 			s.log.Error("backup failed", "request_id", id, "bytes", n, "error", err)
 		}
 	})
+}
+
+// stallCutter extends the connection's write deadline before every chunk it passes on.
+type stallCutter struct {
+	w     *bufio.Writer
+	ctx   *fasthttp.RequestCtx
+	stall time.Duration
+}
+
+func (c stallCutter) Write(p []byte) (int, error) {
+	if err := c.ctx.SetWriteDeadline(time.Now().Add(c.stall)); err != nil {
+		return 0, err
+	}
+	return c.w.Write(p)
 }

@@ -16,18 +16,20 @@ import (
 
 // Error codes of the API.
 const (
-	CodeValidation          = "VALIDATION_ERROR"
-	CodeInvalidJSON         = "INVALID_JSON"
-	CodeUnauthorized        = "UNAUTHORIZED"
-	CodeForbidden           = "FORBIDDEN"
-	CodeNotFound            = "NOT_FOUND"
-	CodeMethodNotAllowed    = "METHOD_NOT_ALLOWED"
-	CodeConflict            = "CONFLICT"
-	CodePayloadTooLarge     = "PAYLOAD_TOO_LARGE"
-	CodeRateLimitExceeded   = "RATE_LIMIT_EXCEEDED"
-	CodeInternal            = "INTERNAL_ERROR"
-	CodeUpstreamError       = "UPSTREAM_ERROR"
-	CodeUpstreamUnavailable = "UPSTREAM_UNAVAILABLE"
+	CodeValidation           = "VALIDATION_ERROR"
+	CodeInvalidJSON          = "INVALID_JSON"
+	CodeUnauthorized         = "UNAUTHORIZED"
+	CodeForbidden            = "FORBIDDEN"
+	CodeNotFound             = "NOT_FOUND"
+	CodeMethodNotAllowed     = "METHOD_NOT_ALLOWED"
+	CodeConflict             = "CONFLICT"
+	CodePayloadTooLarge      = "PAYLOAD_TOO_LARGE"
+	CodeUnsupportedMediaType = "UNSUPPORTED_MEDIA_TYPE"
+	CodeRateLimitExceeded    = "RATE_LIMIT_EXCEEDED"
+	CodeInternal             = "INTERNAL_ERROR"
+	CodeUpstreamError        = "UPSTREAM_ERROR"
+	CodeUpstreamUnavailable  = "UPSTREAM_UNAVAILABLE"
+	CodeUnavailable          = "SERVICE_UNAVAILABLE"
 )
 
 // APIError is every failure the API reports: it becomes the one error envelope.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
 	"log/slog"
@@ -15,14 +16,16 @@ import (
 	"github.com/gemini-flow/gemini-flow/monitoring"
 )
 
-// chain builds the pipeline: recover → request ID and log → metrics → CORS → rate limit →
-// auth → body limit → router.
+// chain builds the pipeline: recover → request ID and log → metrics → Host → CORS → write
+// guard → rate limit → auth → body limit → router.
 func (s *Server) chain() fasthttp.RequestHandler {
 	h := s.router.Handler
 	h = s.bodyLimit(h)
 	h = s.auth(h)
 	h = s.rateLimit(h)
+	h = s.writeGuard(h)
 	h = s.cors(h)
+	h = s.hostGuard(h)
 	if s.deps.Metrics != nil {
 		h = s.instrument(h)
 	}
@@ -142,10 +145,11 @@ func (s *Server) cors(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
 		origin := ctx.Request.Header.Peek(fasthttp.HeaderOrigin)
 		allowed := len(origin) > 0 && s.originAllowed(origin)
+		// Every answer depends on Origin, so caches must key on it whatever it was.
+		ctx.Response.Header.Set(fasthttp.HeaderVary, "Origin")
 		if allowed {
 			h := &ctx.Response.Header
 			h.SetBytesV(fasthttp.HeaderAccessControlAllowOrigin, origin)
-			h.Set(fasthttp.HeaderVary, "Origin")
 			h.Set(fasthttp.HeaderAccessControlExposeHeaders, corsExpose)
 		}
 		reqMethod := ctx.Request.Header.Peek(fasthttp.HeaderAccessControlRequestMethod)
@@ -260,10 +264,13 @@ func (s *Server) apiKeyOK(ctx *fasthttp.RequestCtx, allowQuery bool) bool {
 	if len(key) == 0 {
 		return false
 	}
+	got := sha256.Sum256(key)
 	match := 0
 	for _, k := range s.apiKeys {
-		// Every key is compared, so timing does not reveal which one matched.
-		match |= subtle.ConstantTimeCompare(key, k)
+		// Every key is compared, as digests of one length, so timing reveals neither which
+		// key matched nor how long the keys are.
+		want := sha256.Sum256(k)
+		match |= subtle.ConstantTimeCompare(got[:], want[:])
 	}
 	return match == 1
 }
@@ -277,7 +284,8 @@ func bearer(ctx *fasthttp.RequestCtx) []byte {
 }
 
 func keyMatches(got, want []byte) bool {
-	return len(got) > 0 && subtle.ConstantTimeCompare(got, want) == 1
+	g, w := sha256.Sum256(got), sha256.Sum256(want)
+	return len(got) > 0 && subtle.ConstantTimeCompare(g[:], w[:]) == 1
 }
 
 // bodyLimit refuses bodies over the API's limit with the JSON 413.

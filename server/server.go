@@ -30,9 +30,13 @@ type Config struct {
 	APIKeys           []string        // none: /api/* and /ws are open
 	MetricsKey        string          // "": /metrics and /api/v1/* are open
 	CORSOrigins       []string        // allowed browser origins; "*" allows any
+	AllowedHosts      []string        // Host names answered besides loopback ones; "*" allows any
 	RateLimit         int             // requests per minute per client IP on /api/* (not /api/v1/*); 0 = off
 	Limits            workflow.Limits // zero fields take workflow.DefaultLimits
 	ShutdownTimeout   time.Duration   // used by callers that have no deadline of their own; 0 -> 10s
+	WriteTimeout      time.Duration   // longest a response write may stall; 0 -> 30s
+	MaxConns          int             // open connections in total; 0 -> 1024
+	MaxConnsPerIP     int             // open connections from one client address; 0 -> 128
 	QueryTimeout      time.Duration   // PromQL evaluation limit
 	QueryMaxSamples   int             // PromQL samples limit
 }
@@ -77,7 +81,11 @@ type Server struct {
 	metricsKey []byte
 	origins    map[string]bool
 	anyOrigin  bool
-	limiter    *ipLimiter
+
+	allowedHosts map[string]bool
+	allowAnyHost bool
+	loopbackBind atomic.Bool // Serve's listener is on a loopback address
+	limiter      *ipLimiter
 
 	// base is the context of work a request starts beyond the handler (upstream calls,
 	// queries); it ends when shutdown stops waiting for in-flight requests. The RequestCtx
@@ -101,6 +109,15 @@ func New(cfg Config, deps Deps) *Server {
 	if cfg.ShutdownTimeout <= 0 {
 		cfg.ShutdownTimeout = 10 * time.Second
 	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = 30 * time.Second
+	}
+	if cfg.MaxConns <= 0 {
+		cfg.MaxConns = 1024
+	}
+	if cfg.MaxConnsPerIP <= 0 {
+		cfg.MaxConnsPerIP = 128
+	}
 	s := &Server{cfg: cfg, deps: deps, log: deps.Logger, lim: cfg.Limits.WithDefaults(), started: time.Now()}
 	s.base, s.stopBase = context.WithCancel(context.Background())
 	s.versionJSON, _ = json.Marshal(cfg.Version) // a string always encodes
@@ -118,6 +135,11 @@ func New(cfg Config, deps Deps) *Server {
 			s.anyOrigin = true
 		}
 		s.origins[o] = true
+	}
+	s.allowedHosts = make(map[string]bool, len(cfg.AllowedHosts))
+	for _, h := range cfg.AllowedHosts {
+		s.allowAnyHost = s.allowAnyHost || h == allowedHostsAnyone
+		s.allowedHosts[hostOnly(h)] = true
 	}
 	if cfg.RateLimit > 0 {
 		s.limiter = newIPLimiter(cfg.RateLimit, maxLimiters)
@@ -156,7 +178,10 @@ func New(cfg Config, deps Deps) *Server {
 		// answers most oversized bodies with the JSON 413; beyond it ErrorHandler still does.
 		MaxRequestBodySize: 2 * s.lim.MaxBodyBytes,
 		ReadTimeout:        60 * time.Second,
+		WriteTimeout:       cfg.WriteTimeout,
 		IdleTimeout:        120 * time.Second,
+		Concurrency:        cfg.MaxConns,
+		MaxConnsPerIP:      cfg.MaxConnsPerIP,
 		ErrorHandler:       s.transportError,
 		Logger:             fasthttpLogger{s.log},
 	}
@@ -231,7 +256,8 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 	s.ln = ln
 	s.lnMu.Unlock()
-	return s.srv.Serve(ln)
+	s.loopbackBind.Store(isLoopbackAddr(ln.Addr()))
+	return s.srv.Serve(retryListener{Listener: ln, log: s.log})
 }
 
 // SetReady flips /readyz.
@@ -257,6 +283,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	defer stop()
 	defer s.stopBase()
 	return s.srv.ShutdownWithContext(ctx)
+}
+
+// isLoopbackAddr reports whether a listener's address is on loopback only.
+func isLoopbackAddr(a net.Addr) bool {
+	tcp, ok := a.(*net.TCPAddr)
+	return ok && tcp.IP.IsLoopback()
 }
 
 func (s *Server) broadcast(eventType string, payload any) {

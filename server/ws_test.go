@@ -3,11 +3,14 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/fasthttp/websocket"
+
+	"github.com/gemini-flow/gemini-flow/ws"
 )
 
 type frame struct {
@@ -127,4 +130,37 @@ func TestShutdownClosesClients(t *testing.T) {
 	if !websocket.IsCloseError(err, websocket.CloseGoingAway) {
 		t.Errorf("close = %v, want 1001", err)
 	}
+}
+
+// TestWebSocketClientCap: past the hub's client cap an upgrade is refused with 503, and a
+// place frees when a client leaves.
+func TestWebSocketClientCap(t *testing.T) {
+	ts := newTestServer(t, func(_ *Config, d *Deps) {
+		d.Hub = ws.NewHub(ws.Options{MaxClients: 2, Logger: d.Logger})
+	})
+	wsURL := "ws" + strings.TrimPrefix(ts.URL, "http") + "/ws"
+	var conns []*websocket.Conn
+	for range 2 {
+		conn, _, err := websocket.DefaultDialer.Dial(wsURL, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		nextOfType(t, conn, "client.connected")
+		conns = append(conns, conn)
+	}
+	_, resp, err := websocket.DefaultDialer.Dial(wsURL, nil)
+	if err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("third client: err %v, response %v", err, resp)
+	}
+	conns[0].Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for ts.Server.deps.Hub.Full() && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	conn, _, err := websocket.DefaultDialer.Dial(wsURL, nil)
+	if err != nil {
+		t.Fatalf("after one left: %v", err)
+	}
+	conn.Close()
 }

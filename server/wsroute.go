@@ -2,12 +2,12 @@ package server
 
 import (
 	"net/http"
-	"net/url"
-	"strings"
 
 	"github.com/fasthttp/websocket"
 	"github.com/valyala/fasthttp"
 )
+
+var errTooManyClients = newError(http.StatusServiceUnavailable, CodeUnavailable, "too many live clients; try again later", nil)
 
 func (s *Server) bindWS() {
 	up := &websocket.FastHTTPUpgrader{
@@ -25,18 +25,19 @@ func (s *Server) bindWS() {
 			s.writeError(ctx, errNotFound("websocket"))
 			return
 		}
+		if s.deps.Hub.Full() {
+			ctx.Response.Header.Set(fasthttp.HeaderRetryAfter, "5")
+			s.writeError(ctx, errTooManyClients)
+			return
+		}
 		// The upgrader answers refusals through Error above; its return adds nothing.
 		_ = up.Upgrade(ctx, s.deps.Hub.Serve)
 	})
 }
 
 // wsOriginAllowed accepts clients without an Origin (non-browser), pages of this server itself
-// (the built-in metrics page), and the CORS origins.
+// (the built-in metrics page; the Host has passed hostGuard), and the CORS origins.
 func (s *Server) wsOriginAllowed(ctx *fasthttp.RequestCtx) bool {
 	origin := ctx.Request.Header.Peek(fasthttp.HeaderOrigin)
-	if len(origin) == 0 || s.originAllowed(origin) {
-		return true
-	}
-	u, err := url.Parse(string(origin))
-	return err == nil && strings.EqualFold(u.Host, string(ctx.Host()))
+	return len(origin) == 0 || s.originAllowed(origin) || sameOrigin(origin, ctx.Host())
 }

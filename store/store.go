@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"reflect"
 	"sync"
 	"time"
@@ -195,16 +196,38 @@ func (s *Store) Stats() (Stats, error) {
 	return st, nil
 }
 
-// Backup writes a consistent copy of the database to w from one read transaction, so writers
-// carry on meanwhile. It returns the bytes written.
+// Backup writes a consistent copy of the database to w and returns the bytes written. The
+// copy is taken into a temporary file first, so the read transaction lasts as long as a local
+// disk copy, never as long as a slow w: no reader holds back a writer growing the file.
 func (s *Store) Backup(w io.Writer) (int64, error) {
-	var n int64
-	err := s.readTx(func(tx *bolt.Tx) error {
-		var err error
-		n, err = tx.WriteTo(w)
+	f, err := s.snapshot()
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	return io.Copy(w, f)
+}
+
+// snapshot copies the database into an unlinked temporary file beside it, rewound.
+func (s *Store) snapshot() (*os.File, error) {
+	f, err := os.CreateTemp(filepath.Dir(s.path), ".backup-*")
+	if err != nil {
+		return nil, fmt.Errorf("backup: %w", err)
+	}
+	// Unlinked at once: the open file keeps its blocks until closed, and a crash leaves nothing.
+	_ = os.Remove(f.Name())
+	err = s.readTx(func(tx *bolt.Tx) error {
+		_, err := tx.WriteTo(f)
 		return err
 	})
-	return n, err
+	if err == nil {
+		_, err = f.Seek(0, io.SeekStart)
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("backup: %w", err)
+	}
+	return f, nil
 }
 
 // apply adds a committed write's effect to the kept counts. Effects are deltas, so commits

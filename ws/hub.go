@@ -37,6 +37,7 @@ type Options struct {
 	MaxMessageBytes int64         // largest inbound message; 0 -> 64 KiB
 	PingInterval    time.Duration // heartbeat period; 0 -> 30s
 	WriteTimeout    time.Duration // bound on one socket write; 0 -> 10s
+	MaxClients      int           // clients connected at once; 0 -> 256
 	Metrics         Observer      // connection and frame counts; nil -> none
 	Logger          *slog.Logger  // nil -> slog.Default()
 }
@@ -53,6 +54,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.WriteTimeout <= 0 {
 		o.WriteTimeout = 10 * time.Second
+	}
+	if o.MaxClients <= 0 {
+		o.MaxClients = 256
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -87,6 +91,13 @@ func NewHub(opts Options) *Hub {
 		clients:   make(map[*client]struct{}),
 		gone:      make(chan struct{}),
 	}
+}
+
+// Full reports whether the hub has as many clients as it takes; an upgrade is refused then.
+func (h *Hub) Full() bool {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return len(h.clients) >= h.opts.MaxClients
 }
 
 // Serve runs one upgraded connection until the client leaves, whatever the way; it is the
@@ -142,7 +153,7 @@ func (h *Hub) register(conn *websocket.Conn) *client {
 	c.reply(TypeConnected, connectedPayload{ClientID: c.id, Timestamp: timestamp(time.Now())})
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.closed {
+	if h.closed || len(h.clients) >= h.opts.MaxClients {
 		return nil
 	}
 	h.clients[c] = struct{}{}
