@@ -114,10 +114,10 @@ func Open(cfg Config) (a *App, err error) {
 	}
 
 	a.Server = server.New(server.Config{
-		Version:     cfg.Version,
-		Revision:    cfg.Revision,
-		APIKeys:     cfg.APIKeys,
-		MetricsKey:  cfg.MetricsKey,
+		Version:       cfg.Version,
+		Revision:      cfg.Revision,
+		APIKeys:       cfg.APIKeys,
+		MetricsKey:    cfg.MetricsKey,
 		CORSOrigins:   cfg.CORSOrigins,
 		AllowedHosts:  cfg.AllowedHosts,
 		MaxConns:      cfg.MaxConns,

@@ -37,7 +37,7 @@ type Options struct {
 	MaxMessageBytes int64         // largest inbound message; 0 -> 64 KiB
 	PingInterval    time.Duration // heartbeat period; 0 -> 30s
 	WriteTimeout    time.Duration // bound on one socket write; 0 -> 10s
-	MaxClients      int           // clients connected at once; 0 -> 256
+	MaxClients      int           // clients connected at once; 0 -> no cap
 	Metrics         Observer      // connection and frame counts; nil -> none
 	Logger          *slog.Logger  // nil -> slog.Default()
 }
@@ -54,9 +54,6 @@ func (o Options) withDefaults() Options {
 	}
 	if o.WriteTimeout <= 0 {
 		o.WriteTimeout = 10 * time.Second
-	}
-	if o.MaxClients <= 0 {
-		o.MaxClients = 256
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -97,7 +94,11 @@ func NewHub(opts Options) *Hub {
 func (h *Hub) Full() bool {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	return len(h.clients) >= h.opts.MaxClients
+	return h.fullLocked()
+}
+
+func (h *Hub) fullLocked() bool {
+	return h.opts.MaxClients > 0 && len(h.clients) >= h.opts.MaxClients
 }
 
 // Serve runs one upgraded connection until the client leaves, whatever the way; it is the
@@ -153,7 +154,7 @@ func (h *Hub) register(conn *websocket.Conn) *client {
 	c.reply(TypeConnected, connectedPayload{ClientID: c.id, Timestamp: timestamp(time.Now())})
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.closed || len(h.clients) >= h.opts.MaxClients {
+	if h.closed || h.fullLocked() {
 		return nil
 	}
 	h.clients[c] = struct{}{}
