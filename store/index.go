@@ -67,12 +67,6 @@ func (e *entry) matches(search string, tags []string) bool {
 	return false
 }
 
-// sameListing reports whether a and b list and filter alike, so that replacing one with the
-// other leaves the postings as they are.
-func sameListing(a, b *entry) bool {
-	return a.createdAt == b.createdAt && a.text == b.text && a.nameLen == b.nameLen && slices.Equal(a.tags, b.tags)
-}
-
 func compareEntries(a, b *entry) int {
 	switch {
 	case a.createdAt < b.createdAt:
@@ -180,13 +174,8 @@ func appendTrigrams(dst []uint32, s string) []uint32 {
 // setLocked stores e (nil: removes id) in place of what the index held for id.
 func (x *index) setLocked(id string, e *entry) {
 	old := x.byID[id]
-	if old != nil && e != nil && sameListing(old, e) {
-		e.slot = old.slot
-		x.slots[e.slot] = e
-		x.byID[id] = e
-		if i, ok := slices.BinarySearchFunc(x.order, old, compareEntries); ok {
-			x.order[i] = e
-		}
+	if old != nil && e != nil && old.createdAt == e.createdAt {
+		x.replaceLocked(old, e)
 		return
 	}
 	slot := uint32(len(x.slots))
@@ -220,43 +209,95 @@ func (x *index) setLocked(id string, e *entry) {
 	x.post(e)
 }
 
+// replaceLocked puts e in old's place: same id and createdAt, so the same place in the order
+// and in every posting. Only the trigrams and tags that differ are posted or unposted: an
+// edit that leaves the name, description and tags alone touches no posting.
+func (x *index) replaceLocked(old, e *entry) {
+	e.slot = old.slot
+	x.slots[e.slot] = e
+	x.byID[e.id] = e
+	if i, ok := slices.BinarySearchFunc(x.order, old, compareEntries); ok {
+		x.order[i] = e
+	}
+	if old.text != e.text || old.nameLen != e.nameLen {
+		was, is := appendGrams(nil, old), appendGrams(nil, e)
+		for _, g := range was {
+			if _, ok := slices.BinarySearch(is, g); !ok {
+				x.unpostGram(g, e)
+			}
+		}
+		for _, g := range is {
+			if _, ok := slices.BinarySearch(was, g); !ok {
+				x.grams[g] = x.insertSlot(x.grams[g], e)
+			}
+		}
+	}
+	for i, t := range old.tags {
+		if !slices.Contains(old.tags[:i], t) && !slices.Contains(e.tags, t) {
+			x.unpostTag(t, e)
+		}
+	}
+	for i, t := range e.tags {
+		if !slices.Contains(e.tags[:i], t) && !slices.Contains(old.tags, t) {
+			x.postTag(i, e)
+		} else if p := x.tags[t]; p != nil {
+			e.tags[i] = p.name
+		}
+	}
+}
+
 // post adds e, already in its slot, to the postings of its trigrams and tags.
 func (x *index) post(e *entry) {
 	for _, g := range appendGrams(nil, e) {
 		x.grams[g] = x.insertSlot(x.grams[g], e)
 	}
 	for i, t := range e.tags {
-		if slices.Contains(e.tags[:i], t) {
-			continue
+		if !slices.Contains(e.tags[:i], t) {
+			x.postTag(i, e)
 		}
-		p := x.tags[t]
-		if p == nil {
-			p = &tagPosting{name: t}
-			x.tags[t] = p
-		}
-		e.tags[i] = p.name
-		p.slots = x.insertSlot(p.slots, e)
 	}
+}
+
+// postTag adds e to the posting of its i-th tag, and shares that posting's copy of the tag.
+func (x *index) postTag(i int, e *entry) {
+	t := e.tags[i]
+	p := x.tags[t]
+	if p == nil {
+		p = &tagPosting{name: t}
+		x.tags[t] = p
+	}
+	e.tags[i] = p.name
+	p.slots = x.insertSlot(p.slots, e)
 }
 
 // unpost removes e, still in its slot, from the postings of its trigrams and tags; a posting
 // left empty is dropped.
 func (x *index) unpost(e *entry) {
 	for _, g := range appendGrams(nil, e) {
-		if p := x.removeSlot(x.grams[g], e); len(p) > 0 {
-			x.grams[g] = p
-		} else {
-			delete(x.grams, g)
-		}
+		x.unpostGram(g, e)
 	}
 	for i, t := range e.tags {
-		p := x.tags[t]
-		if p == nil || slices.Contains(e.tags[:i], t) {
-			continue
+		if !slices.Contains(e.tags[:i], t) {
+			x.unpostTag(t, e)
 		}
-		if p.slots = x.removeSlot(p.slots, e); len(p.slots) == 0 {
-			delete(x.tags, t)
-		}
+	}
+}
+
+func (x *index) unpostGram(g uint32, e *entry) {
+	if p := x.removeSlot(x.grams[g], e); len(p) > 0 {
+		x.grams[g] = p
+	} else {
+		delete(x.grams, g)
+	}
+}
+
+func (x *index) unpostTag(t string, e *entry) {
+	p := x.tags[t]
+	if p == nil {
+		return
+	}
+	if p.slots = x.removeSlot(p.slots, e); len(p.slots) == 0 {
+		delete(x.tags, t)
 	}
 }
 
