@@ -3,11 +3,14 @@ package server
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/valyala/fasthttp"
 
@@ -57,6 +60,23 @@ func pathID(ctx *fasthttp.RequestCtx) (string, error) {
 	return id, nil
 }
 
+// maxSearchChars bounds a list's search, so that its cost stays bounded too.
+const maxSearchChars = 1000
+
+// listFilterProblems refuses a search or tag that is not UTF-8 text, and an overlong search.
+func listFilterProblems(q store.ListQuery) []workflow.Problem {
+	var problems []workflow.Problem
+	if !utf8.ValidString(q.Search) {
+		problems = append(problems, workflow.Problem{Field: "search", Message: "must be UTF-8 text"})
+	} else if n := utf8.RuneCountInString(q.Search); n > maxSearchChars {
+		problems = append(problems, workflow.Problem{Field: "search", Message: fmt.Sprintf("must be at most %d characters (got %d)", maxSearchChars, n)})
+	}
+	if slices.ContainsFunc(q.Tags, func(t string) bool { return !utf8.ValidString(t) }) {
+		problems = append(problems, workflow.Problem{Field: "tags", Message: "must be UTF-8 text"})
+	}
+	return problems
+}
+
 func (s *Server) listWorkflows(ctx *fasthttp.RequestCtx) error {
 	args := ctx.QueryArgs()
 	q := store.ListQuery{Search: string(args.Peek("search")), Limit: defaultListLimit}
@@ -65,7 +85,7 @@ func (s *Server) listWorkflows(ctx *fasthttp.RequestCtx) error {
 			q.Tags = append(q.Tags, t)
 		}
 	}
-	var problems []workflow.Problem
+	problems := listFilterProblems(q)
 	if args.Has("offset") {
 		n, err := strconv.Atoi(string(args.Peek("offset")))
 		if err != nil || n < 0 {
