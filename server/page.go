@@ -25,11 +25,11 @@ type pageAsset struct {
 }
 
 // pageCSP keeps the page to its own origin: no CDN, no fonts, no third-party request.
-const pageCSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+const pageCSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 // bindPage registers the built-in metrics page, its assets and the dashboard it renders.
 func (s *Server) bindPage() {
-	assets, index := loadPageAssets(web.FS())
+	assets, index, version := loadPageAssets(web.FS())
 	s.handleRaw(fasthttp.MethodGet, "/", func(ctx *fasthttp.RequestCtx) {
 		ctx.Response.Header.Set("Content-Security-Policy", pageCSP)
 		ctx.Response.Header.Set("X-Content-Type-Options", "nosniff")
@@ -38,7 +38,13 @@ func (s *Server) bindPage() {
 	})
 	s.handleRaw(fasthttp.MethodGet, "/assets/{file:*}", func(ctx *fasthttp.RequestCtx) {
 		name, _ := ctx.UserValue("file").(string)
-		a, ok := assets[strings.TrimPrefix(name, "/")]
+		name = strings.TrimPrefix(name, "/")
+		// index.html names assets under the page's version, so that the modules' relative
+		// imports carry it too; the unversioned names are served as well.
+		if rest, ok := strings.CutPrefix(name, version+"/"); ok {
+			name = rest
+		}
+		a, ok := assets[name]
 		if !ok {
 			ctx.Error("404 page not found", fasthttp.StatusNotFound)
 			return
@@ -51,9 +57,10 @@ func (s *Server) bindPage() {
 	})
 }
 
-// loadPageAssets reads the embedded files. Asset URLs carry a hash of the whole page, so
-// they can be cached for a year while index.html is revalidated on every load.
-func loadPageAssets(fsys fs.FS) (map[string]*pageAsset, *pageAsset) {
+// loadPageAssets reads the embedded files. Asset URLs carry a hash of the whole page (the
+// version it returns), so they can be cached for a year while index.html is revalidated on
+// every load.
+func loadPageAssets(fsys fs.FS) (map[string]*pageAsset, *pageAsset, string) {
 	files := map[string][]byte{}
 	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -86,7 +93,7 @@ func loadPageAssets(fsys fs.FS) (map[string]*pageAsset, *pageAsset) {
 		assets[n] = newAsset(b, contentTypeOf(n), "public, max-age=31536000, immutable")
 	}
 	html := bytes.ReplaceAll(files["index.html"], []byte("__VERSION__"), []byte(version))
-	return assets, newAsset(html, "text/html; charset=utf-8", "no-cache")
+	return assets, newAsset(html, "text/html; charset=utf-8", "no-cache"), version
 }
 
 func contentTypeOf(name string) string {

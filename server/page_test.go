@@ -48,7 +48,7 @@ func TestPageAssets(t *testing.T) {
 	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "text/html; charset=utf-8" || res.Header.Get("Cache-Control") != "no-cache" {
 		t.Fatalf("/: %d %q %q", res.StatusCode, res.Header.Get("Content-Type"), res.Header.Get("Cache-Control"))
 	}
-	if csp := res.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'self'") {
+	if csp := res.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'self'") || !strings.Contains(csp, "script-src 'self';") || strings.Contains(csp, "unsafe-inline") {
 		t.Errorf("/ CSP %q", csp)
 	}
 	if bytes.Contains(index, []byte("__VERSION__")) {
@@ -91,9 +91,29 @@ func TestPageAssets(t *testing.T) {
 		if bytes.Contains(plain, []byte("fonts.googleapis")) || bytes.Contains(plain, []byte("cdn.")) {
 			t.Errorf("%s: names an external host", path)
 		}
-		weight += len(packed)
 	}
-	t.Logf("page weight: %d bytes gzipped (index.html and %d assets)", weight, len(refs))
+	// The weight counts every script and style sheet: the modules app.js imports too.
+	version := regexp.MustCompile(`/assets/([0-9a-f]{12})/`).FindSubmatch(index)
+	if version == nil {
+		t.Fatal("index.html names no versioned asset")
+	}
+	loaded := 0
+	err := fs.WalkDir(web.FS(), ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || (!strings.HasSuffix(p, ".js") && !strings.HasSuffix(p, ".css")) {
+			return err
+		}
+		res, packed := get("/assets/"+string(version[1])+"/"+p, true)
+		if res.StatusCode != 200 {
+			t.Errorf("%s under the version: %d", p, res.StatusCode)
+		}
+		weight += len(packed)
+		loaded++
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("page weight: %d bytes gzipped (index.html and %d scripts and style sheets)", weight, loaded)
 	if weight > pageWeightBudget {
 		t.Errorf("page weighs %d bytes gzipped, budget %d", weight, pageWeightBudget)
 	}
@@ -110,7 +130,7 @@ func TestPageAssets(t *testing.T) {
 	}
 
 	// Every embedded file is reachable under /assets/.
-	err := fs.WalkDir(web.FS(), ".", func(p string, d fs.DirEntry, err error) error {
+	err = fs.WalkDir(web.FS(), ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || p == "index.html" {
 			return err
 		}

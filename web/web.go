@@ -1,4 +1,4 @@
-// Package web is the built-in metrics page: one HTML file, one JavaScript module, a style
+// Package web is the built-in metrics page: one HTML file, a few ES modules (js/), a style
 // sheet and the vendored uPlot, embedded so that the binary serves the page with no external
 // request and no build step.
 package web
@@ -15,7 +15,7 @@ import (
 //go:embed static
 var static embed.FS
 
-// FS returns the page's files: index.html, app.js, style.css and vendor/.
+// FS returns the page's files: index.html, js/, style.css and vendor/.
 func FS() fs.FS {
 	sub, err := fs.Sub(static, "static")
 	if err != nil {
