@@ -1,22 +1,17 @@
 package web
 
 import (
-	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/gemini-flow/gemini-flow/internal/testkit"
 )
 
 // TestModules runs the unit tests of the page's pure modules (test/*.test.js: units, ticks,
 // the time grid, variable expansion, the URL state, CSV) under Node's built-in test runner.
 func TestModules(t *testing.T) {
-	node, err := exec.LookPath("node")
-	if err != nil {
-		if os.Getenv("CI") == "" {
-			t.Skipf("node not installed (CI unset): %v", err)
-		}
-		t.Fatalf("node is required in CI: %v", err)
-	}
+	node := testkit.RequireTool(t, "node")
 	files, err := filepath.Glob(filepath.Join("test", "*.test.js"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no module tests found: %v", err)
