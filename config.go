@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gemini-flow/gemini-flow/dashboards"
+	"github.com/gemini-flow/gemini-flow/rules"
 	"github.com/gemini-flow/gemini-flow/workflow"
 )
 
@@ -38,7 +40,10 @@ type config struct {
 	MaxConnsPerIP    int
 	WriteTimeout     time.Duration
 	WSMaxClients     int
-	MemoryLimit      int64 // bytes; 0: none set here (GOMEMLIMIT, when set, still applies)
+	MemoryLimit      int64          // bytes; 0: none set here (GOMEMLIMIT, when set, still applies)
+	RuleSources      []rules.Source // nil: rule evaluation off
+	AlertmanagerURLs []string
+	WebhookURLs      []string
 }
 
 // usageError is a bad flag or environment value: one line naming the flag, exit code 2.
@@ -74,6 +79,22 @@ var options = []option{
 	{"write-timeout", "WRITE_TIMEOUT", "30s", "longest a response write (or a backup chunk) may stall"},
 	{"ws-max-clients", "WS_MAX_CLIENTS", "256", "WebSocket clients connected at once"},
 	{"memory-limit", "MEMORY_LIMIT", "512MiB", "soft memory limit for the Go runtime (0: none; GOMEMLIMIT wins when set)"},
+	{"rules-file", "RULES_FILE", "", "Prometheus rule files to evaluate, repeatable or comma-separated (default: the shipped dashboards/alerts.yml; none: off)"},
+	{"alertmanager-url", "ALERTMANAGER_URL", "", "Alertmanager base URLs to send alerts to, repeatable or comma-separated"},
+	{"alert-webhook-url", "ALERT_WEBHOOK_URL", "", "URLs that receive Alertmanager's webhook payload, repeatable or comma-separated"},
+}
+
+// repeatable options may be given more than once; their values join as a comma list.
+var repeatable = map[string]bool{"rules-file": true, "alertmanager-url": true, "alert-webhook-url": true}
+
+// listFlag collects the values of a repeatable flag.
+type listFlag struct{ values []string }
+
+func (l *listFlag) String() string { return strings.Join(l.values, ",") }
+
+func (l *listFlag) Set(v string) error {
+	l.values = append(l.values, v)
+	return nil
 }
 
 // errHelp and errVersion ask main to print and exit 0.
@@ -87,7 +108,13 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer, st
 	fs := flag.NewFlagSet("gemini-flow", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	values := make(map[string]*string, len(options))
+	lists := map[string]*listFlag{}
 	for _, o := range options {
+		if repeatable[o.flag] {
+			lists[o.flag] = &listFlag{}
+			fs.Var(lists[o.flag], o.flag, fmt.Sprintf("%s (env %s)", o.help, o.env))
+			continue
+		}
 		values[o.flag] = fs.String(o.flag, o.def, fmt.Sprintf("%s (env %s)", o.help, o.env))
 	}
 	version := fs.Bool("version", false, "print the version and exit")
@@ -109,6 +136,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer, st
 		for _, o := range options {
 			if o.flag != name {
 				continue
+			}
+			if set[name] && repeatable[name] {
+				return lists[name].String()
 			}
 			if set[name] {
 				return *values[name]
@@ -220,7 +250,42 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer, st
 		}
 		*l.dst = n
 	}
+	if err := c.parseAlerting(get); err != nil {
+		return c, err
+	}
 	return c, nil
+}
+
+// parseAlerting reads the rule files and the notification URLs; a rule file that does not
+// parse stops the start with its file and line.
+func (c *config) parseAlerting(get func(string) string) error {
+	files := splitList(get("rules-file"))
+	switch {
+	case len(files) == 1 && files[0] == "none":
+	case len(files) == 0:
+		c.RuleSources = []rules.Source{{File: dashboards.AlertsFile, Data: dashboards.Alerts()}}
+	default:
+		srcs, err := rules.ReadSources(files)
+		if err != nil {
+			return &usageError{fmt.Sprintf("invalid value %q for --rules-file: %v", get("rules-file"), err)}
+		}
+		c.RuleSources = srcs
+	}
+	if err := rules.Check(c.RuleSources); err != nil {
+		return &usageError{"--rules-file: " + err.Error()}
+	}
+	for _, l := range []struct {
+		name string
+		dst  *[]string
+	}{{"alertmanager-url", &c.AlertmanagerURLs}, {"alert-webhook-url", &c.WebhookURLs}} {
+		*l.dst = splitList(get(l.name))
+		for _, u := range *l.dst {
+			if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+				return &usageError{fmt.Sprintf("invalid value %q for --%s: must be an http:// or https:// URL", u, l.name)}
+			}
+		}
+	}
+	return nil
 }
 
 // lookup reads an environment variable, treating empty as unset.

@@ -70,6 +70,9 @@ func serve(cfg config, logger *slog.Logger) error {
 		GeminiModel:      cfg.GeminiModel,
 		GeminiAPIKey:     cfg.GeminiAPIKey,
 		Limits:           cfg.Limits,
+		RuleSources:      cfg.RuleSources,
+		AlertmanagerURLs: cfg.AlertmanagerURLs,
+		WebhookURLs:      cfg.WebhookURLs,
 		Logger:           logger,
 	})
 	if err != nil {

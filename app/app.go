@@ -15,6 +15,9 @@ import (
 	"github.com/gemini-flow/gemini-flow/gemini"
 	"github.com/gemini-flow/gemini-flow/history"
 	"github.com/gemini-flow/gemini-flow/monitoring"
+	"github.com/gemini-flow/gemini-flow/notify"
+	"github.com/gemini-flow/gemini-flow/rules"
+	"github.com/gemini-flow/gemini-flow/rulesapi"
 	"github.com/gemini-flow/gemini-flow/server"
 	"github.com/gemini-flow/gemini-flow/store"
 	"github.com/gemini-flow/gemini-flow/workflow"
@@ -47,7 +50,10 @@ type Config struct {
 	GeminiAPIKey      string
 	GeminiTimeout     time.Duration // 0: 30 s
 	Limits            workflow.Limits
-	Logger            *slog.Logger // nil: slog.Default()
+	RuleSources       []rules.Source // rule files to evaluate on the history; nil: off
+	AlertmanagerURLs  []string       // Alertmanagers the alerts go to
+	WebhookURLs       []string       // receivers of Alertmanager's webhook payload
+	Logger            *slog.Logger   // nil: slog.Default()
 }
 
 // App is the built stack: every part open, nothing running until Run.
@@ -58,10 +64,12 @@ type App struct {
 	Hub     *ws.Hub
 	History *history.DB // nil when the history is off
 	Server  *server.Server
+	Rules   *rules.Manager // nil while rule evaluation is off
 
-	cfg Config
-	log *slog.Logger
-	ln  net.Listener
+	cfg      Config
+	log      *slog.Logger
+	ln       net.Listener
+	notifier *notify.Notifier
 }
 
 // Open builds the stack and binds its listener; on error everything it opened is closed.
@@ -113,6 +121,11 @@ func Open(cfg Config) (a *App, err error) {
 		a.Metrics.SetHistoryStats(a.History.Stats)
 	}
 
+	engine := server.NewEngine(0, 0, a.log)
+	if err := a.openRules(engine); err != nil {
+		return nil, err
+	}
+
 	a.Server = server.New(server.Config{
 		Version:       cfg.Version,
 		Revision:      cfg.Revision,
@@ -134,6 +147,10 @@ func Open(cfg Config) (a *App, err error) {
 		Logger:   a.log,
 		Job:      monitoring.Job,
 		Instance: a.Addr,
+
+		Engine:      engine,
+		Routes:      rulesRoutes(rulesapi.New(a.Rules)),
+		RulesHealth: func() any { return a.Rules.Summary() },
 	})
 	return a, nil
 }
@@ -156,6 +173,7 @@ func (a *App) Run(ctx context.Context) error {
 	} else {
 		close(histDone)
 	}
+	rulesDone := a.runRules(bg)
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- a.Server.Serve(a.ln) }()
@@ -176,6 +194,7 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	stop()
 	<-histDone
+	<-rulesDone
 	a.Metrics.WaitPush()
 	return errors.Join(err, a.close())
 }

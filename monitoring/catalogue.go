@@ -43,6 +43,16 @@ const (
 	famHistoryBytes
 	famHistoryLastSample
 	famHistoryCheckpointErrors
+	famRuleGroupLastDuration
+	famRuleGroupLastEvaluation
+	famRuleEvaluations
+	famRuleEvaluationFailures
+	famAlerts
+	famNotificationsSent
+	famNotificationsErrors
+	famNotificationsDropped
+	famNotificationsQueueLength
+	famNotificationsQueueCapacity
 
 	famProcCPUUser
 	famProcCPUSystem
@@ -107,6 +117,18 @@ var catalogue = [numFamilies]Family{
 	famHistoryBytes:            {"gemini_flow_history_bytes", "Size of the built-in metric history on disk in bytes", TypeGauge, nil, nil},
 	famHistoryLastSample:       {"gemini_flow_history_last_sample_timestamp_seconds", "Unix time of the last sample appended to the built-in metric history in seconds", TypeGauge, nil, nil},
 	famHistoryCheckpointErrors: {"gemini_flow_history_checkpoint_errors_total", "Total number of failed checkpoints of the built-in metric history", TypeCounter, nil, nil},
+
+	// Built-in rule evaluation and notifications, named as Prometheus's own under the prefix.
+	famRuleGroupLastDuration:      {"gemini_flow_rule_group_last_duration_seconds", "Duration of the last rule group evaluation in seconds", TypeGauge, []string{"rule_group"}, nil},
+	famRuleGroupLastEvaluation:    {"gemini_flow_rule_group_last_evaluation_timestamp_seconds", "Unix time of the last rule group evaluation in seconds", TypeGauge, []string{"rule_group"}, nil},
+	famRuleEvaluations:            {"gemini_flow_rule_evaluations_total", "Total number of rule evaluations", TypeCounter, []string{"rule_group"}, nil},
+	famRuleEvaluationFailures:     {"gemini_flow_rule_evaluation_failures_total", "Total number of rule evaluations that failed", TypeCounter, []string{"rule_group"}, nil},
+	famAlerts:                     {"gemini_flow_alerts", "Number of active alerts by state", TypeGauge, []string{"state"}, nil},
+	famNotificationsSent:          {"gemini_flow_notifications_sent_total", "Total number of alerts sent", TypeCounter, []string{"alertmanager"}, nil},
+	famNotificationsErrors:        {"gemini_flow_notifications_errors_total", "Total number of sends that failed after their retries", TypeCounter, []string{"alertmanager"}, nil},
+	famNotificationsDropped:       {"gemini_flow_notifications_dropped_total", "Total number of alerts dropped because a send failed or a queue was full", TypeCounter, nil, nil},
+	famNotificationsQueueLength:   {"gemini_flow_notifications_queue_length", "Number of alerts waiting in the notification queues", TypeGauge, nil, nil},
+	famNotificationsQueueCapacity: {"gemini_flow_notifications_queue_capacity", "Capacity of each notification queue", TypeGauge, nil, nil},
 
 	// Process metrics, named as prom-client's default metrics under the seed's prefix.
 	famProcCPUUser:   {"gemini_flow_process_cpu_user_seconds_total", "Total user CPU time spent in seconds", TypeCounter, nil, nil},

@@ -48,6 +48,7 @@ type Registry struct {
 	wsActive *metrics.Gauge
 
 	nodes nodeHistogram
+	rules ruleSeries
 
 	history atomic.Pointer[func() HistoryStats]
 
@@ -63,11 +64,15 @@ func New(opts Options) *Registry {
 	for _, fam := range []int{
 		famHTTPDuration, famHTTPRequests, famWSActive, famWSMessages, famDBDuration,
 		famDBOperations, famErrors, famBuildInfo, famGeminiDuration, famGeminiRequests, famRateLimited,
+		famRuleGroupLastDuration, famRuleGroupLastEvaluation, famRuleEvaluations, famRuleEvaluationFailures,
+		famAlerts, famNotificationsSent, famNotificationsErrors, famNotificationsDropped,
+		famNotificationsQueueLength, famNotificationsQueueCapacity,
 	} {
 		r.sets[fam] = metrics.NewSet()
 	}
 	r.wsActive = r.sets[famWSActive].NewGauge(seriesName(famWSActive), nil)
 	r.sets[famBuildInfo].NewGauge(seriesName(famBuildInfo, orUnknown(opts.Version), orUnknown(opts.Revision), runtime.Version()), nil).Set(1)
+	r.initRules()
 	r.nodes.init(catalogue[famWorkflowNodes].Buckets)
 	return r
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/prometheus/common/model"
@@ -40,7 +42,7 @@ func parseSources(srcs []Source, defaultInterval time.Duration, p parser.Parser,
 
 // fileError is the first of errs, prefixed with the file, on one line.
 func fileError(file string, errs []error) error {
-	err := fmt.Errorf("%s: %w", file, errs[0])
+	err := fmt.Errorf("%s: %s", file, strings.Join(strings.Fields(errs[0].Error()), " "))
 	if len(errs) > 1 {
 		err = fmt.Errorf("%w (and %d more)", err, len(errs)-1)
 	}
@@ -74,4 +76,23 @@ func buildGroup(file string, rg rulefmt.RuleGroup, defaultInterval time.Duration
 	}
 	g.prevSeries = make([]map[uint64]labels.Labels, len(g.rules))
 	return g, nil
+}
+
+// Check parses rule files as New does, without anything to run them on.
+func Check(srcs []Source) error {
+	_, err := parseSources(srcs, time.Minute, parser.NewParser(parser.Options{}), slog.New(slog.DiscardHandler))
+	return err
+}
+
+// ReadSources reads rule files from disk.
+func ReadSources(paths []string) ([]Source, error) {
+	out := make([]Source, 0, len(paths))
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Source{File: p, Data: b})
+	}
+	return out, nil
 }

@@ -203,20 +203,25 @@ func (m *Manager) countAlerts() {
 
 // Summary summarises the rules for /health.
 type Summary struct {
+	Status         string     `json:"status"` // healthy, degraded (a rule failing) or disabled
 	Groups         int        `json:"groups"`
 	Rules          int        `json:"rules"`
 	FailingRules   int        `json:"failingRules"`
 	LastEvaluation *time.Time `json:"lastEvaluation"`
 }
 
-// Summary counts groups, rules and failing rules, and finds the newest evaluation.
+// Summary counts groups (on a nil Manager: disabled), rules and failing rules, and finds the newest evaluation.
 func (m *Manager) Summary() Summary {
-	h := Summary{Groups: len(m.groups)}
+	if m == nil {
+		return Summary{Status: "disabled"}
+	}
+	h := Summary{Status: "healthy", Groups: len(m.groups)}
 	for _, g := range m.groups {
 		h.Rules += len(g.rules)
 		for _, r := range g.rules {
 			if r.Status().Health == HealthBad {
 				h.FailingRules++
+				h.Status = "degraded"
 			}
 		}
 		if last, _ := g.LastEvaluation(); !last.IsZero() && (h.LastEvaluation == nil || last.After(*h.LastEvaluation)) {

@@ -47,6 +47,7 @@ type components struct {
 	Database  dbComponent       `json:"database"`
 	WebSocket wsComponent       `json:"websocket"`
 	History   *historyComponent `json:"history,omitempty"`
+	Rules     any               `json:"rules,omitempty"`
 }
 
 type healthReport struct {
@@ -92,6 +93,9 @@ func (s *Server) health(ctx *fasthttp.RequestCtx) {
 			h.Status = "degraded"
 		}
 		rep.Components.History = h
+	}
+	if s.deps.RulesHealth != nil {
+		rep.Components.Rules = s.deps.RulesHealth()
 	}
 	b, _ := json.Marshal(rep)
 	writeJSON(ctx, status, b)

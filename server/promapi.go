@@ -106,6 +106,7 @@ type promAPI struct {
 }
 
 type promAPIOptions struct {
+	Engine     *promql.Engine // nil: NewEngine(Timeout, MaxSamples, Logger)
 	Queryable  storage.Queryable
 	Base       context.Context // queries end with it; nil: never
 	Timeout    time.Duration
@@ -131,23 +132,42 @@ func newPromAPI(o promAPIOptions) *promAPI {
 	if o.Metadata == nil {
 		o.Metadata = func() map[string][]promMetadata { return map[string][]promMetadata{} }
 	}
-	p := parser.NewParser(parser.Options{})
+	if o.Engine == nil {
+		o.Engine = NewEngine(o.Timeout, o.MaxSamples, o.Logger)
+	}
 	return &promAPI{
 		queryable: o.Queryable,
 		base:      o.Base,
-		engine: promql.NewEngine(promql.EngineOpts{
-			Logger:               o.Logger.With("component", "promql"),
-			Timeout:              o.Timeout,
-			MaxSamples:           o.MaxSamples,
-			EnableAtModifier:     true,
-			EnableNegativeOffset: true,
-			Parser:               p,
-		}),
-		parser:   p,
+		engine:    o.Engine,
+		parser:    engineParser,
 		metadata: o.Metadata,
 		build:    o.Build,
 		logger:   o.Logger,
 	}
+}
+
+// engineParser is the PromQL parser of the query API and its engine.
+var engineParser = parser.NewParser(parser.Options{})
+
+// NewEngine is the PromQL engine of the query API; zero limits take the defaults.
+func NewEngine(timeout time.Duration, maxSamples int, logger *slog.Logger) *promql.Engine {
+	if timeout <= 0 {
+		timeout = defaultQueryTimeout
+	}
+	if maxSamples <= 0 {
+		maxSamples = defaultQueryMaxSamples
+	}
+	if logger == nil {
+		logger = slog.Default()
+	}
+	return promql.NewEngine(promql.EngineOpts{
+		Logger:               logger.With("component", "promql"),
+		Timeout:              timeout,
+		MaxSamples:           maxSamples,
+		EnableAtModifier:     true,
+		EnableNegativeOffset: true,
+		Parser:               engineParser,
+	})
 }
 
 // bindPromAPI registers the Prometheus-compatible query API, GET and form POST alike.
@@ -157,6 +177,7 @@ func (s *Server) bindPromAPI() {
 		q = s.deps.History
 	}
 	api := newPromAPI(promAPIOptions{
+		Engine:     s.deps.Engine,
 		Queryable:  q,
 		Base:       s.base,
 		Timeout:    s.cfg.QueryTimeout,

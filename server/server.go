@@ -14,6 +14,7 @@ import (
 	"unsafe"
 
 	"github.com/fasthttp/router"
+	"github.com/prometheus/prometheus/promql"
 	"github.com/valyala/fasthttp"
 
 	"github.com/gemini-flow/gemini-flow/gemini"
@@ -51,6 +52,16 @@ type Deps struct {
 	Logger   *slog.Logger
 	Job      string
 	Instance string
+
+	Engine      *promql.Engine // the query API's engine, shared with the rules; nil: built here
+	Routes      []Route        // handlers of other packages, mounted behind the same middleware
+	RulesHealth func() any     // components.rules of /health; nil: left out
+}
+
+// Route is a handler mounted from outside the package.
+type Route struct {
+	Method, Path string
+	Handler      fasthttp.RequestHandler
 }
 
 // handlerFunc is an API handler; a returned error becomes the one error envelope.
@@ -168,6 +179,9 @@ func New(cfg Config, deps Deps) *Server {
 	s.bindWS()
 	s.bindPromAPI()
 	s.bindPage()
+	for _, r := range deps.Routes {
+		s.handleRaw(r.Method, r.Path, r.Handler)
+	}
 
 	s.handler = s.chain()
 	s.srv = &fasthttp.Server{
