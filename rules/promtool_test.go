@@ -180,4 +180,3 @@ func openHistory(t *testing.T) *history.DB {
 	})
 	return db
 }
-

@@ -140,9 +140,9 @@ func newPromAPI(o promAPIOptions) *promAPI {
 		base:      o.Base,
 		engine:    o.Engine,
 		parser:    engineParser,
-		metadata: o.Metadata,
-		build:    o.Build,
-		logger:   o.Logger,
+		metadata:  o.Metadata,
+		build:     o.Build,
+		logger:    o.Logger,
 	}
 }
 
