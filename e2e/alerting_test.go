@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gemini-flow/gemini-flow/internal/testkit"
+	"github.com/gemini-flow/gemini-flow/monitoring"
 	"github.com/gemini-flow/gemini-flow/notify"
 )
 
@@ -103,7 +105,7 @@ receivers:
 		"--storage.path="+filepath.Join(dir, "data"),
 		"--web.listen-address="+strings.TrimPrefix(url, "http://"),
 		"--cluster.listen-address=")
-	waitFor(t, "alertmanager /-/ready", 30*time.Second, p, func() bool { return statusOK(url + "/-/ready") })
+	p.WaitFor(t, "alertmanager /-/ready", 30*time.Second, func() bool { return testkit.StatusOK(url + "/-/ready") })
 	return url
 }
 
@@ -148,13 +150,13 @@ func TestAlertingWithAlertmanager(t *testing.T) {
 	go func() { // one request in two is a 404, an error of type not_found
 		defer close(done)
 		for !stop.Load() {
-			statusOK(b.URL + "/api/workflows/missing")
-			statusOK(b.URL + "/api/workflows")
+			testkit.StatusOK(b.URL + "/api/workflows/missing")
+			testkit.StatusOK(b.URL + "/api/workflows")
 			time.Sleep(20 * time.Millisecond)
 		}
 	}()
 	var firing amAlert
-	waitFor(t, "alertmanager to list the firing alert", 60*time.Second, b.proc, func() bool {
+	b.Process.WaitFor(t, "alertmanager to list the firing alert", 60*time.Second, func() bool {
 		for _, a := range amAlerts(t, amURL) {
 			if a.Labels["alertname"] == "GeminiFlowHighErrorRate" {
 				firing = a
@@ -165,7 +167,7 @@ func TestAlertingWithAlertmanager(t *testing.T) {
 	})
 	stop.Store(true)
 	<-done
-	want := map[string]string{"alertname": "GeminiFlowHighErrorRate", "severity": "warning", "job": "gemini-flow", "instance": b.Addr}
+	want := map[string]string{"alertname": "GeminiFlowHighErrorRate", "severity": "warning", "job": monitoring.Job, "instance": b.Addr}
 	for k, v := range want {
 		if firing.Labels[k] != v {
 			t.Errorf("alertmanager label %s = %q, want %q (all: %v)", k, firing.Labels[k], v, firing.Labels)
@@ -178,7 +180,7 @@ func TestAlertingWithAlertmanager(t *testing.T) {
 		t.Errorf("alertmanager summary %q", s)
 	}
 
-	waitFor(t, "both webhooks to hear of the resolution", 60*time.Second, b.proc, func() bool {
+	b.Process.WaitFor(t, "both webhooks to hear of the resolution", 60*time.Second, func() bool {
 		return strings.Join(sink.statuses("/direct"), ",") == "firing,resolved" &&
 			strings.HasSuffix(strings.Join(sink.statuses("/from-alertmanager"), ","), "resolved")
 	})
