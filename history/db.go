@@ -25,6 +25,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gemini-flow/gemini-flow/internal/boltfile"
 	"github.com/gemini-flow/gemini-flow/monitoring"
 	"github.com/prometheus/prometheus/model/labels"
 	bolt "go.etcd.io/bbolt"
@@ -140,7 +141,19 @@ var errCorruptFile = errors.New("corrupt history file")
 // the file (not from the lock or the file system) wrap errCorruptFile.
 func (d *DB) openFile() (err error) {
 	d.reset()
+	report, err := boltfile.Check(d.opts.Path)
+	if err != nil {
+		if errors.Is(err, boltfile.ErrCorrupt) {
+			return fmt.Errorf("%w: %v", errCorruptFile, err)
+		}
+		return err
+	}
+	if report.Fallback {
+		d.log.Error("history file's newest meta page is damaged; opened the previous one", "path", d.opts.Path, "problem", report.Problem)
+	}
 	var bdb *bolt.DB
+	// A fault reading a mapped page, or a panic on a damaged one, is a corrupt file.
+	defer boltfile.Guard()()
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("%w: %v", errCorruptFile, r)

@@ -117,3 +117,19 @@ func sameOrigin(origin, host []byte) bool {
 	}
 	return strings.EqualFold(o[i+3:], string(host))
 }
+
+// exposure lists what the configuration leaves open to the network: data and backups without
+// a key on a non-loopback bind, and the query API without a metrics key.
+func (s *Server) exposure() []string {
+	var w []string
+	if s.loopbackBind.Load() || !s.serving.Load() {
+		return nil
+	}
+	if len(s.apiKeys) == 0 {
+		w = append(w, "listening beyond loopback without --api-key: anyone who reaches this port reads and changes the data and downloads backups")
+	}
+	if s.metricsKey == nil {
+		w = append(w, "listening beyond loopback without --metrics-key: anyone who reaches this port runs queries on /api/v1/*")
+	}
+	return w
+}

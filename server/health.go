@@ -57,6 +57,7 @@ type healthReport struct {
 	Version       string     `json:"version"`
 	UptimeSeconds float64    `json:"uptimeSeconds"`
 	Components    components `json:"components"`
+	Warnings      []string   `json:"warnings,omitempty"` // exposure a start-up warned of
 }
 
 // health reports every component; 503 when the database cannot be read.
@@ -77,6 +78,10 @@ func (s *Server) health(ctx *fasthttp.RequestCtx) {
 		rep.Components.Database = dbComponent{Status: "unhealthy", Error: "database cannot be read"}
 	} else {
 		rep.Components.Database.Stats = &dbStats{st.WorkflowCount, st.NodeCount, st.EdgeCount, st.SessionCount, st.LastStoreUpdate, st.FileSizeBytes}
+		if why := s.deps.Store.Degraded(); why != "" {
+			rep.Status = "degraded"
+			rep.Components.Database.Status, rep.Components.Database.Error = "degraded", why
+		}
 	}
 	rep.Components.WebSocket = wsComponent{Status: "healthy"}
 	if s.deps.Hub != nil {
@@ -97,6 +102,7 @@ func (s *Server) health(ctx *fasthttp.RequestCtx) {
 	if s.deps.RulesHealth != nil {
 		rep.Components.Rules = s.deps.RulesHealth()
 	}
+	rep.Warnings = s.exposure()
 	b, _ := json.Marshal(rep)
 	writeJSON(ctx, status, b)
 }

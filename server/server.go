@@ -96,6 +96,7 @@ type Server struct {
 	allowedHosts map[string]bool
 	allowAnyHost bool
 	loopbackBind atomic.Bool // Serve's listener is on a loopback address
+	serving      atomic.Bool // Serve has been given a listener
 	limiter      *ipLimiter
 
 	// base is the context of work a request starts beyond the handler (upstream calls,
@@ -271,6 +272,13 @@ func (s *Server) Serve(ln net.Listener) error {
 	s.ln = ln
 	s.lnMu.Unlock()
 	s.loopbackBind.Store(isLoopbackAddr(ln.Addr()))
+	s.serving.Store(true)
+	for _, w := range s.exposure() {
+		s.log.Warn(w, "addr", ln.Addr().String())
+	}
+	if s.deps.Store != nil && s.deps.Store.Degraded() != "" {
+		s.log.Error("database opened degraded", "problem", s.deps.Store.Degraded())
+	}
 	return s.srv.Serve(retryListener{Listener: ln, log: s.log})
 }
 

@@ -16,6 +16,8 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/gemini-flow/gemini-flow/internal/boltfile"
 )
 
 // FileName is the name of the database file inside the data directory.
@@ -84,8 +86,9 @@ type Store struct {
 	path    string
 	metrics Observer
 
-	mu     sync.Mutex
-	counts Stats
+	mu       sync.Mutex
+	counts   Stats
+	degraded string // set at Open, read-only after
 }
 
 // Stats are the store's counts, kept up to date after every commit.
@@ -99,7 +102,8 @@ type Stats struct {
 }
 
 // Open opens (creating if needed) the database at path. A file locked by another process
-// fails after opts.Timeout with ErrLocked; an unreadable file fails with ErrCorrupt.
+// fails after opts.Timeout with ErrLocked; an unreadable file fails with ErrCorrupt, and is
+// left byte for byte as it was: it is checked read-only before anything writes to it.
 func Open(path string, opts Options) (st *Store, err error) {
 	if opts.Timeout <= 0 {
 		opts.Timeout = time.Second
@@ -107,8 +111,16 @@ func Open(path string, opts Options) (st *Store, err error) {
 	if opts.BatchDelay <= 0 {
 		opts.BatchDelay = time.Millisecond
 	}
+	report, err := boltfile.Check(path)
+	if err != nil {
+		if errors.Is(err, boltfile.ErrCorrupt) {
+			return nil, fmt.Errorf("open %s: %w: %v", path, ErrCorrupt, err)
+		}
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
 	var db *bolt.DB
-	// bbolt panics on some kinds of page corruption rather than returning an error.
+	// A fault reading a mapped page, or a panic on a damaged one, is a corrupt file.
+	defer boltfile.Guard()()
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("open %s: %w: %v", path, ErrCorrupt, r)
@@ -117,7 +129,7 @@ func Open(path string, opts Options) (st *Store, err error) {
 			_ = db.Close()
 		}
 	}()
-	db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.Timeout})
+	db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.Timeout, InitialMmapSize: initialMmapSize})
 	if err != nil {
 		db = nil
 		switch {
@@ -131,17 +143,16 @@ func Open(path string, opts Options) (st *Store, err error) {
 	}
 	db.MaxBatchDelay = opts.BatchDelay
 	db.AllocSize = allocSize
-	if err := db.Update(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketWorkflows, bucketStore, bucketSessions} {
-			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-				return err
-			}
-		}
-		return nil
-	}); err != nil {
+	if err := checkPages(db); err != nil {
+		return nil, fmt.Errorf("open %s: %w: %v", path, ErrCorrupt, err)
+	}
+	if err := ensureBuckets(db); err != nil {
 		return nil, fmt.Errorf("open %s: %w: %v", path, ErrCorrupt, err)
 	}
 	st = &Store{db: db, path: path, metrics: nilIfTypedNil(opts.Metrics)}
+	if report.Fallback {
+		st.degraded = "the newest meta page is damaged; opened the previous one, which may lack the last write (" + report.Problem + ")"
+	}
 	st.Workflows = &Workflows{s: st}
 	st.Editor = &Editor{s: st}
 	st.Sessions = &Sessions{s: st}
@@ -154,6 +165,49 @@ func Open(path string, opts Options) (st *Store, err error) {
 	}
 	return st, nil
 }
+
+// initialMmapSize maps this much from the start, so that writes growing a small file do not
+// remap it (a remap waits for every open read transaction).
+const initialMmapSize = 256 << 20
+
+// checkPages walks every page of the file read-only and reports the first inconsistency.
+func checkPages(db *bolt.DB) error {
+	return db.View(func(tx *bolt.Tx) error {
+		var errs []error
+		// Drained to the end: the checking goroutine holds the transaction until then.
+		for err := range tx.Check() {
+			if len(errs) < 3 {
+				errs = append(errs, err)
+			}
+		}
+		return errors.Join(errs...)
+	})
+}
+
+// ensureBuckets creates the collections a new file lacks; an existing file is not written.
+func ensureBuckets(db *bolt.DB) error {
+	names := [][]byte{bucketWorkflows, bucketStore, bucketSessions}
+	missing := false
+	if err := db.View(func(tx *bolt.Tx) error {
+		for _, name := range names {
+			missing = missing || tx.Bucket(name) == nil
+		}
+		return nil
+	}); err != nil || !missing {
+		return err
+	}
+	return db.Update(func(tx *bolt.Tx) error {
+		for _, name := range names {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Degraded is why the file opened but may not hold everything acknowledged; "" when whole.
+func (s *Store) Degraded() string { return s.degraded }
 
 // nilIfTypedNil turns a nil pointer wrapped in the interface into a nil interface, so a
 // caller passing a nil *monitoring.Registry gets "no metrics" rather than a panic.
