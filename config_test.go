@@ -43,8 +43,8 @@ func TestParseConfig(t *testing.T) {
 			args: []string{"--data-dir", dir, "--allowed-hosts", "gf.example, *.lan", "--max-conns-per-ip", "9", "--memory-limit", "64MiB"},
 			env:  env("WRITE_TIMEOUT", "5s"),
 			check: func(t *testing.T, c config) {
-				if len(c.AllowedHosts) != 2 || c.MaxConns != 1024 || c.MaxConnsPerIP != 9 || c.WriteTimeout != 5*time.Second ||
-					c.WSMaxClients != 256 || c.MemoryLimit != 64<<20 {
+				if len(c.AllowedHosts) != 2 || c.MaxConns != 4096 || c.MaxConnsPerIP != 9 || c.WriteTimeout != 5*time.Second ||
+					c.WSMaxClients != 2048 || c.MemoryLimit != 64<<20 {
 					t.Fatalf("hardening: %+v", c)
 				}
 			},

@@ -36,8 +36,8 @@ type Config struct {
 	Limits            workflow.Limits // zero fields take workflow.DefaultLimits
 	ShutdownTimeout   time.Duration   // used by callers that have no deadline of their own; 0 -> 10s
 	WriteTimeout      time.Duration   // longest a response write may stall; 0 -> 30s
-	MaxConns          int             // open connections in total; 0 -> 1024
-	MaxConnsPerIP     int             // open connections from one client address; 0 -> 128
+	MaxConns          int             // open connections in total; 0 -> 4096
+	MaxConnsPerIP     int             // open connections from one client address; 0 -> 1024
 	QueryTimeout      time.Duration   // PromQL evaluation limit
 	QueryMaxSamples   int             // PromQL samples limit
 }
@@ -125,10 +125,10 @@ func New(cfg Config, deps Deps) *Server {
 		cfg.WriteTimeout = 30 * time.Second
 	}
 	if cfg.MaxConns <= 0 {
-		cfg.MaxConns = 1024
+		cfg.MaxConns = 4096
 	}
 	if cfg.MaxConnsPerIP <= 0 {
-		cfg.MaxConnsPerIP = 128
+		cfg.MaxConnsPerIP = 1024
 	}
 	s := &Server{cfg: cfg, deps: deps, log: deps.Logger, lim: cfg.Limits.WithDefaults(), started: time.Now()}
 	s.base, s.stopBase = context.WithCancel(context.Background())
