@@ -13,8 +13,6 @@ import (
 	"net/url"
 	"strings"
 	"time"
-
-	"github.com/gemini-flow/gemini-flow/workflow"
 )
 
 // Defaults used when a Config field is zero.
@@ -132,10 +130,10 @@ type upstreamErrorBody struct {
 	} `json:"error"`
 }
 
-// Execute sends the flow's prompt to the model and returns its text.
-func (c *Client) Execute(ctx context.Context, nodes []workflow.Node, edges []workflow.Edge) (Result, error) {
+// Execute sends a flow's prompt (see Prompt) to the model and returns its text.
+func (c *Client) Execute(ctx context.Context, prompt string) (Result, error) {
 	start := time.Now()
-	res, outcome, err := c.execute(ctx, Prompt(nodes, edges))
+	res, outcome, err := c.execute(ctx, prompt)
 	d := time.Since(start)
 	if c.cfg.Metrics != nil {
 		c.cfg.Metrics.ObserveGemini(outcome, d)

@@ -97,7 +97,7 @@ func TestExecute(t *testing.T) {
 			obs := &outcomes{}
 			srv := upstream(t, reply)
 			c := New(Config{BaseURL: srv.URL, Model: "test-model", APIKey: key, Timeout: 300 * time.Millisecond, Metrics: obs})
-			res, err := c.Execute(context.Background(), []workflow.Node{node("b", "second"), node("a", "first")}, []workflow.Edge{edge("a", "b")})
+			res, err := c.Execute(context.Background(), "first\nsecond")
 			if obs.last() != wantOutcome {
 				t.Errorf("outcome = %q, want %q", obs.last(), wantOutcome)
 			}
@@ -146,7 +146,7 @@ func TestExecuteUnreachable(t *testing.T) {
 	srv.Close()
 	obs := &outcomes{}
 	c := New(Config{BaseURL: base, Model: "m", APIKey: testKey, Timeout: time.Second, Metrics: obs})
-	_, err := c.Execute(context.Background(), []workflow.Node{node("a", "x")}, nil)
+	_, err := c.Execute(context.Background(), "x")
 	var ue *UpstreamError
 	if !errors.As(err, &ue) || ue.Status != 0 || ue.Timeout {
 		t.Fatalf("err = %#v", err)
@@ -170,27 +170,39 @@ func TestStatus(t *testing.T) {
 }
 
 func TestPrompt(t *testing.T) {
+	typed := func(id, typ, label string) workflow.Node {
+		n := node(id, label)
+		n.Type = typ
+		return n
+	}
 	f := func(name string, nodes []workflow.Node, edges []workflow.Edge, want string) {
 		t.Helper()
-		if got := Prompt(nodes, edges); got != want {
-			t.Errorf("%s: Prompt = %q, want %q", name, got, want)
+		got, err := Prompt(nodes, edges)
+		if want == "" {
+			if !errors.Is(err, ErrNoInputNode) {
+				t.Errorf("%s: err = %v, want ErrNoInputNode", name, err)
+			}
+			return
+		}
+		if err != nil || got != want {
+			t.Errorf("%s: Prompt = %q, %v, want %q", name, got, err, want)
 		}
 	}
-	f("empty", nil, nil, "")
-	f("no edges keeps node order", []workflow.Node{node("a", "A"), node("b", "B")}, nil, "A\nB")
-	f("chain against node order",
-		[]workflow.Node{node("c", "C"), node("b", "B"), node("a", "A")},
-		[]workflow.Edge{edge("b", "c"), edge("a", "b")}, "A\nB\nC")
-	f("isolated after the walk",
-		[]workflow.Node{node("x", "X"), node("a", "A"), node("b", "B")},
-		[]workflow.Edge{edge("a", "b")}, "A\nB\nX")
-	f("diamond waits for both parents",
-		[]workflow.Node{node("d", "D"), node("c", "C"), node("b", "B"), node("a", "A")},
-		[]workflow.Edge{edge("a", "b"), edge("a", "c"), edge("b", "d"), edge("c", "d")}, "A\nB\nC\nD")
-	f("cycle without source appended stably",
-		[]workflow.Node{node("s", "S"), node("p", "P"), node("q", "Q")},
-		[]workflow.Edge{edge("p", "q"), edge("q", "p")}, "S\nP\nQ")
-	f("dangling edges ignored, empty labels skipped",
-		[]workflow.Node{node("a", "A"), {ID: "n", Data: map[string]any{}}, {ID: "k", Data: map[string]any{"label": 42}}},
-		[]workflow.Edge{edge("a", "zz"), edge("k", "a")}, "42\nA")
+	f("no input node", []workflow.Node{node("a", "A")}, nil, "")
+	f("the editor's starting flow",
+		[]workflow.Node{typed("1", "input", "Input Node"), node("2", "Default Node"), typed("3", "output", "Output Node")},
+		[]workflow.Edge{edge("1", "2"), edge("2", "3")},
+		"Input: Input Node\nStep 2: Default Node\nOutput: Output Node")
+	f("depth first, each node once",
+		[]workflow.Node{node("d", "D"), typed("a", "input", "A"), node("b", "B"), node("c", "C")},
+		[]workflow.Edge{edge("a", "b"), edge("b", "d"), edge("a", "c"), edge("c", "d"), edge("d", "a")},
+		"Input: A\nStep 2: B\nStep 3: D\nStep 2: C")
+	f("unreached nodes left out, absent labels worded",
+		[]workflow.Node{typed("a", "input", ""), {ID: "b", Data: map[string]any{}}, node("x", "X")},
+		[]workflow.Edge{edge("a", "b"), edge("a", "ghost")},
+		"Input: Process the following\nStep 2: Process this step")
+	f("short walk falls back to the list",
+		[]workflow.Node{typed("a", "input", "Hi"), {ID: "b", Type: "custom", Data: map[string]any{}}},
+		nil,
+		"Please process the following workflow:\n- Hi\n- custom")
 }

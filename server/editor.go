@@ -325,7 +325,3 @@ func (s *Server) syncState(ctx *fasthttp.RequestCtx) error {
 	s.broadcast("store.synced", storeSyncedEvent{State: st, Workflow: wf.Metadata})
 	return s.writeData(ctx, http.StatusOK, st)
 }
-
-func problemOf(field, msg string) workflow.Problem {
-	return workflow.Problem{Field: field, Message: msg}
-}

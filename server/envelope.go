@@ -15,6 +15,7 @@ type envelope struct {
 	Success   bool       `json:"success"`
 	Data      any        `json:"data"`
 	Error     *errorBody `json:"error"`
+	Message   string     `json:"message,omitempty"` // the error's message again: clients show body.message
 	Timestamp string     `json:"timestamp"`
 	Version   string     `json:"version"`
 }
@@ -39,7 +40,7 @@ func writeEnvelope(ctx *fasthttp.RequestCtx, status int, env envelope) {
 	if err != nil {
 		// Only a handler passing an unencodable value gets here: a bug, reported as one.
 		status = http.StatusInternalServerError
-		b, _ = json.Marshal(envelope{Error: &errorBody{Code: CodeInternal, Message: "response encoding failed"}, Timestamp: env.Timestamp, Version: env.Version})
+		b, _ = json.Marshal(envelope{Error: &errorBody{Code: CodeInternal, Message: "response encoding failed"}, Message: "response encoding failed", Timestamp: env.Timestamp, Version: env.Version})
 	}
 	writeJSON(ctx, status, b)
 }

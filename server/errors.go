@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"runtime/debug"
 	"time"
@@ -24,6 +25,7 @@ const (
 	CodeMethodNotAllowed     = "METHOD_NOT_ALLOWED"
 	CodeConflict             = "CONFLICT"
 	CodePayloadTooLarge      = "PAYLOAD_TOO_LARGE"
+	CodeHeadersTooLarge      = "HEADERS_TOO_LARGE"
 	CodeUnsupportedMediaType = "UNSUPPORTED_MEDIA_TYPE"
 	CodeRateLimitExceeded    = "RATE_LIMIT_EXCEEDED"
 	CodeInternal             = "INTERNAL_ERROR"
@@ -67,7 +69,7 @@ func kindOf(code string, status int) monitoring.ErrorType {
 		return monitoring.ErrMethodNotAllowed
 	case CodeConflict:
 		return monitoring.ErrConflict
-	case CodePayloadTooLarge:
+	case CodePayloadTooLarge, CodeHeadersTooLarge:
 		return monitoring.ErrPayloadTooLarge
 	case CodeRateLimitExceeded:
 		return monitoring.ErrRateLimited
@@ -105,11 +107,13 @@ func errConflict(msg string) *APIError { return newError(http.StatusConflict, Co
 
 // Shared rejections; immutable, so one value serves every request.
 var (
-	errUnauthorized = newError(http.StatusUnauthorized, CodeUnauthorized, "a valid API key is required", nil)
-	errTooLarge     = newError(http.StatusRequestEntityTooLarge, CodePayloadTooLarge, "request body too large", nil)
-	errRouteMissing = newError(http.StatusNotFound, CodeNotFound, "no such route", nil)
-	errRateLimited  = newError(http.StatusTooManyRequests, CodeRateLimitExceeded, "too many requests", nil)
-	errPanic        = newError(http.StatusInternalServerError, CodeInternal, "internal error", nil)
+	errUnauthorized    = newError(http.StatusUnauthorized, CodeUnauthorized, "a valid API key is required", nil)
+	errTooLarge        = newError(http.StatusRequestEntityTooLarge, CodePayloadTooLarge, "request body too large", nil)
+	errRouteMissing    = newError(http.StatusNotFound, CodeNotFound, "no such route", nil)
+	errRateLimited     = newError(http.StatusTooManyRequests, CodeRateLimitExceeded, "too many requests", nil)
+	errHeadersTooLarge = newError(http.StatusRequestHeaderFieldsTooLarge, CodeHeadersTooLarge,
+		"request line and headers must fit in 16 KiB", nil)
+	errPanic = newError(http.StatusInternalServerError, CodeInternal, "internal error", nil)
 )
 
 // asAPIError maps any error to the envelope's error: store sentinels to 404/409, decode errors
@@ -162,11 +166,16 @@ func (s *Server) logFailure(ctx *fasthttp.RequestCtx, ae *APIError) {
 	s.log.Error("request failed", "request_id", requestID(ctx), "route", routeOf(ctx), "code", ae.Code, "error", cause)
 }
 
-// writeError writes the one error envelope and records the error's type for the metrics.
+// writeError maps err to its API error and writes it.
 func (s *Server) writeError(ctx *fasthttp.RequestCtx, err error) {
-	ae := s.asAPIError(ctx, err)
+	s.writeAPIError(ctx, s.asAPIError(ctx, err))
+}
+
+// writeAPIError writes the one error envelope and records the error's type for the metrics.
+// Every error answer, whatever refused the request, is written here.
+func (s *Server) writeAPIError(ctx *fasthttp.RequestCtx, ae *APIError) {
 	ctx.SetUserValue(errKey, ae)
-	writeEnvelope(ctx, ae.Status, envelope{Success: false, Data: nil, Error: &errorBody{Code: ae.Code, Message: ae.Message, Details: ae.Details}, Version: s.cfg.Version})
+	writeEnvelope(ctx, ae.Status, envelope{Error: &errorBody{Code: ae.Code, Message: ae.Message, Details: ae.Details}, Message: ae.Message, Version: s.cfg.Version})
 }
 
 // recoverHandler turns a handler's panic into the 500 envelope, inside the metrics middleware
@@ -181,8 +190,7 @@ func (s *Server) panicked(ctx *fasthttp.RequestCtx, r any) {
 	s.log.Error("panic", "request_id", requestID(ctx), "route", routeOf(ctx), "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 	ctx.Response.ResetBody()
 	ctx.Response.Header.Del(fasthttp.HeaderContentEncoding)
-	ctx.SetUserValue(errKey, errPanic)
-	writeEnvelope(ctx, errPanic.Status, envelope{Error: &errorBody{Code: errPanic.Code, Message: errPanic.Message}, Version: s.cfg.Version})
+	s.writeAPIError(ctx, errPanic)
 }
 
 func (s *Server) notFound(ctx *fasthttp.RequestCtx) { s.writeError(ctx, errRouteMissing) }
@@ -197,18 +205,60 @@ func (s *Server) methodNotAllowed(ctx *fasthttp.RequestCtx) {
 func (s *Server) transportError(ctx *fasthttp.RequestCtx, err error) {
 	start := time.Now()
 	var ae *APIError
-	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
+	var small *fasthttp.ErrSmallBuffer
+	switch {
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
 		ae = errTooLarge
-	} else {
+	case errors.As(err, &small):
+		ae = errHeadersTooLarge
+	default:
 		ae = newError(http.StatusBadRequest, CodeValidation, "malformed request", nil)
 	}
+	// Closing a connection with unread bytes makes the kernel answer with a reset, which
+	// can reach the client before the answer does: read what was sent first, within bounds.
+	drain(ctx.Conn())
 	s.resolveRoute(ctx, ctx.Method())
-	ctx.SetUserValue(errKey, ae)
 	id := newRequestID()
 	ctx.Response.Header.Set("X-Request-ID", id)
+	ctx.Response.Header.Set(headerNoSniff, "nosniff")
 	ctx.SetConnectionClose()
-	writeEnvelope(ctx, ae.Status, envelope{Error: &errorBody{Code: ae.Code, Message: ae.Message}, Version: s.cfg.Version})
+	s.writeAPIError(ctx, ae)
 	s.observe(ctx, start)
 	s.log.Info("request", "request_id", id, "method", monitoring.MethodLabel(ctx.Method()), "route", routeOf(ctx),
 		"status", ae.Status, "duration", time.Since(start), "error", err.Error())
+}
+
+// maxHeaderBytes is the most a request line and its headers may take.
+const maxHeaderBytes = 16 << 10
+
+// Bounds of drain: what a refused request may still send, and how long it is waited for.
+const (
+	drainBytes = 4 << 20
+	drainIdle  = 50 * time.Millisecond
+	drainTotal = time.Second
+)
+
+// drain reads and discards what the client is still sending, until it pauses, up to
+// drainBytes or drainTotal, so that closing the connection sends no reset.
+func drain(conn net.Conn) {
+	if conn == nil {
+		return
+	}
+	buf := make([]byte, 32<<10)
+	end := time.Now().Add(drainTotal)
+	for total := 0; total < drainBytes; {
+		deadline := time.Now().Add(drainIdle)
+		if deadline.After(end) {
+			deadline = end
+		}
+		if conn.SetReadDeadline(deadline) != nil {
+			return
+		}
+		n, err := conn.Read(buf)
+		total += n
+		if err != nil {
+			break
+		}
+	}
+	_ = conn.SetReadDeadline(time.Time{})
 }

@@ -12,19 +12,21 @@ import (
 func TestGeminiRoutes(t *testing.T) {
 	ts := newTestServer(t)
 	flow := func(a, b string) string {
-		return `{"nodes":[{"id":"2","position":{"x":0,"y":0},"data":{"label":"` + b + `"}},{"id":"1","position":{"x":0,"y":0},"data":{"label":"` + a + `"}}],"edges":[{"id":"e","source":"1","target":"2"}]}`
+		return `{"nodes":[{"id":"2","position":{"x":0,"y":0},"data":{"label":"` + b + `"}},{"id":"1","type":"input","position":{"x":0,"y":0},"data":{"label":"` + a + `"}}],"edges":[{"id":"e","source":"1","target":"2"}]}`
 	}
 	runScenarios(t, ts, []scenario{
 		{Name: "status", Method: "GET", URL: "/api/gemini/status", ExpectedStatus: 200,
 			ExpectedContent: []string{`"hasApiKey":true`, `"model":"test-model"`, `"status":"ready"`}, NotExpectedContent: []string{geminiTestKey[:8]}},
 		{Name: "execute in edge order", Method: "POST", URL: "/api/gemini/execute", Body: flow("first", "second"), ExpectedStatus: 200,
-			ExpectedContent: []string{`"result":"ran: first\nsecond"`, `"model":"test-model"`, `"latencyMs":`}},
+			ExpectedContent: []string{`"result":"ran: Input: first\nStep 2: second"`, `"model":"test-model"`, `"latencyMs":`}},
 		{Name: "upstream 500", Method: "POST", URL: "/api/gemini/execute", Body: flow("FAIL", "x"), ExpectedStatus: 502,
 			ExpectedContent: []string{`"UPSTREAM_ERROR"`, `"upstreamStatus":500`}, NotExpectedContent: []string{geminiTestKey}},
 		{Name: "upstream timeout", Method: "POST", URL: "/api/gemini/execute", Body: flow("SLOW", "x"), ExpectedStatus: 502,
 			ExpectedContent: []string{`"UPSTREAM_ERROR"`, `"timeout":true`}, NotExpectedContent: []string{geminiTestKey}},
-		{Name: "no nodes", Method: "POST", URL: "/api/gemini/execute", Body: `{"nodes":[]}`, ExpectedStatus: 400},
-		{Name: "bad nodes", Method: "POST", URL: "/api/gemini/execute", Body: `{"nodes":[{"id":"a"}]}`, ExpectedStatus: 400},
+		{Name: "no nodes", Method: "POST", URL: "/api/gemini/execute", Body: `{"nodes":[],"edges":[]}`, ExpectedStatus: 400},
+		{Name: "no input node", Method: "POST", URL: "/api/gemini/execute", Body: `{"nodes":[{"id":"a"}],"edges":[]}`, ExpectedStatus: 400,
+			ExpectedContent: []string{"no input node"}},
+		{Name: "no edges", Method: "POST", URL: "/api/gemini/execute", Body: `{"nodes":[{"id":"a","type":"input"}]}`, ExpectedStatus: 400},
 		{Name: "bad json", Method: "POST", URL: "/api/gemini/execute", Body: `nodes`, ExpectedStatus: 400, ExpectedContent: []string{"INVALID_JSON"}},
 	})
 	m := ts.scrape(t)
@@ -45,7 +47,7 @@ func TestGeminiWithoutKey(t *testing.T) {
 	runScenarios(t, ts, []scenario{
 		{Name: "status", Method: "GET", URL: "/api/gemini/status", ExpectedStatus: 200, ExpectedContent: []string{`"hasApiKey":false`, `"status":"unconfigured"`}},
 		{Name: "execute unavailable", Method: "POST", URL: "/api/gemini/execute",
-			Body: `{"nodes":[{"id":"a","position":{"x":0,"y":0},"data":{"label":"A"}}]}`, ExpectedStatus: 503, ExpectedContent: []string{`"UPSTREAM_UNAVAILABLE"`}},
+			Body: `{"nodes":[{"id":"a","type":"input","position":{"x":0,"y":0},"data":{"label":"A"}}],"edges":[]}`, ExpectedStatus: 503, ExpectedContent: []string{`"UPSTREAM_UNAVAILABLE"`}},
 	})
 }
 
@@ -56,7 +58,7 @@ func TestShutdownCancelsUpstreamCalls(t *testing.T) {
 	ts := newTestServer(t, func(_ *Config, d *Deps) {
 		d.Gemini = gemini.New(gemini.Config{BaseURL: geminiUpstream(t), Model: "test-model", APIKey: geminiTestKey, Timeout: time.Minute, Metrics: d.Metrics})
 	})
-	body := `{"nodes":[{"id":"1","position":{"x":0,"y":0},"data":{"label":"SLOW"}}]}`
+	body := `{"nodes":[{"id":"1","type":"input","position":{"x":0,"y":0},"data":{"label":"SLOW"}}],"edges":[]}`
 	type answer struct {
 		status int
 		body   string

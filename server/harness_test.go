@@ -239,7 +239,7 @@ func assertErrorEnvelope(t testing.TB, body string) {
 	if err := json.Unmarshal([]byte(body), &env); err != nil {
 		t.Fatalf("error body is not JSON: %s", body)
 	}
-	for _, k := range []string{"success", "data", "error", "timestamp", "version"} {
+	for _, k := range []string{"success", "data", "error", "message", "timestamp", "version"} {
 		if _, ok := env[k]; !ok {
 			t.Errorf("error envelope lacks %q: %s", k, body)
 		}
@@ -253,6 +253,11 @@ func assertErrorEnvelope(t testing.TB, body string) {
 	}
 	if err := json.Unmarshal(env["error"], &e); err != nil || e.Code == "" || e.Message == "" {
 		t.Errorf("error object incomplete: %s", body)
+	}
+	// Clients show body.message || body.error: the message must be there as text.
+	var top string
+	if err := json.Unmarshal(env["message"], &top); err != nil || top != e.Message {
+		t.Errorf("top-level message %s, want the error's %q", env["message"], e.Message)
 	}
 }
 

@@ -48,6 +48,9 @@ func (s *Server) recoverAll(next fasthttp.RequestHandler) fasthttp.RequestHandle
 	}
 }
 
+// headerNoSniff keeps browsers from reading any answer as another content type.
+const headerNoSniff = "X-Content-Type-Options"
+
 var (
 	requestIDHeader = []byte("X-Request-ID")
 	requestIDKey    = &struct{ byte }{}
@@ -93,8 +96,9 @@ func (s *Server) requestLog(next fasthttp.RequestHandler) fasthttp.RequestHandle
 		}
 		ctx.SetUserValue(requestIDKey, id)
 		next(ctx)
-		// Set after the handler so that nothing it resets can drop it.
+		// Set after the handler so that nothing it resets can drop them.
 		ctx.Response.Header.Set("X-Request-ID", id)
+		ctx.Response.Header.Set(headerNoSniff, "nosniff")
 		if s.log.Enabled(context.Background(), slog.LevelInfo) {
 			s.log.LogAttrs(context.Background(), slog.LevelInfo, "request",
 				slog.String("request_id", id),

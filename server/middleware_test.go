@@ -24,7 +24,7 @@ func TestNotFoundAndMethodNotAllowed(t *testing.T) {
 		{Name: "trailing slash is not redirected", Method: "GET", URL: "/api/workflows/", ExpectedStatus: 404},
 		{Name: "root-level unknown", Method: "GET", URL: "/wp-admin.php", ExpectedStatus: 404, ExpectedContent: []string{`"NOT_FOUND"`}},
 		{Name: "405 with Allow", Method: "DELETE", URL: "/api/workflows", ExpectedStatus: 405,
-			ExpectedContent: []string{`"METHOD_NOT_ALLOWED"`}, ExpectedHeaders: map[string]string{"Allow": "GET, OPTIONS, POST"}},
+			ExpectedContent: []string{`"METHOD_NOT_ALLOWED"`}, ExpectedHeaders: map[string]string{"Allow": "GET, HEAD, OPTIONS, POST"}},
 		{Name: "405 on item", Method: "POST", URL: "/api/workflows/x", ExpectedStatus: 405, ExpectedContent: []string{`"METHOD_NOT_ALLOWED"`}},
 		{Name: "405 on item again", Method: "PATCH", URL: "/api/workflows/y", ExpectedStatus: 405},
 		{Name: "no template under any method", Method: "PUT", URL: "/api/workflows/import/", ExpectedStatus: 404},

@@ -32,7 +32,6 @@ func (s *Server) bindPage() {
 	assets, index, version := loadPageAssets(web.FS())
 	s.handleRaw(fasthttp.MethodGet, "/", func(ctx *fasthttp.RequestCtx) {
 		ctx.Response.Header.Set("Content-Security-Policy", pageCSP)
-		ctx.Response.Header.Set("X-Content-Type-Options", "nosniff")
 		ctx.Response.Header.Set("Referrer-Policy", "no-referrer")
 		writeAsset(ctx, index)
 	})

@@ -13,10 +13,9 @@ const maxLimiters = 10000
 
 // ipLimiter keeps one token bucket per client IP.
 type ipLimiter struct {
-	perMinute int
-	every     rate.Limit
-	burst     int
-	max       int
+	every rate.Limit
+	burst int
+	max   int
 
 	mu        sync.Mutex
 	buckets   map[string]*bucket
@@ -35,27 +34,15 @@ type decision struct {
 	retryAfterSeconds int // until the next request would pass
 }
 
+// newIPLimiter allows perMinute requests a minute per IP: a bucket of perMinute tokens
+// refilled at perMinute a minute, so a client quiet for a minute may send them back to back.
 func newIPLimiter(perMinute, max int) *ipLimiter {
-	// Ten seconds' worth of requests may come at once (an editor loading a flow), but never
-	// fewer than a handful, nor more than the whole minute's budget.
-	burst := max1(perMinute / 6)
-	if burst < 10 {
-		burst = min(perMinute, 10)
-	}
 	return &ipLimiter{
-		perMinute: perMinute,
-		every:     rate.Limit(float64(perMinute) / 60),
-		burst:     burst,
-		max:       max,
-		buckets:   make(map[string]*bucket),
+		every:   rate.Limit(float64(perMinute) / 60),
+		burst:   perMinute,
+		max:     max,
+		buckets: make(map[string]*bucket),
 	}
-}
-
-func max1(n int) int {
-	if n < 1 {
-		return 1
-	}
-	return n
 }
 
 // idleFor is how long an unused bucket takes to refill: after that it equals a new one, so

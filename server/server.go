@@ -192,13 +192,15 @@ func New(cfg Config, deps Deps) *Server {
 		// Above the API's limit so that the body-limit middleware, not a dropped connection,
 		// answers most oversized bodies with the JSON 413; beyond it ErrorHandler still does.
 		MaxRequestBodySize: 2 * s.lim.MaxBodyBytes,
-		ReadTimeout:        60 * time.Second,
-		WriteTimeout:       cfg.WriteTimeout,
-		IdleTimeout:        120 * time.Second,
-		Concurrency:        cfg.MaxConns,
-		MaxConnsPerIP:      cfg.MaxConnsPerIP,
-		ErrorHandler:       s.transportError,
-		Logger:             fasthttpLogger{s.log},
+		// The request line and headers may take 16 KiB; beyond that transportError answers 431.
+		ReadBufferSize: maxHeaderBytes,
+		ReadTimeout:    60 * time.Second,
+		WriteTimeout:   cfg.WriteTimeout,
+		IdleTimeout:    120 * time.Second,
+		Concurrency:    cfg.MaxConns,
+		MaxConnsPerIP:  cfg.MaxConnsPerIP,
+		ErrorHandler:   s.transportError,
+		Logger:         fasthttpLogger{s.log},
 	}
 	return s
 }
@@ -221,16 +223,25 @@ func (s *Server) handle(method, template string, h handlerFunc) {
 	})
 }
 
-// handleRaw registers a handler that writes its own response. The template is boxed once here,
-// so recording it per request allocates nothing.
+// handleRaw registers a handler that writes its own response; a GET route answers HEAD too
+// (fasthttp drops the body). The template is boxed once here, so recording it per request
+// allocates nothing.
 func (s *Server) handleRaw(method, template string, h fasthttp.RequestHandler) {
 	label := any(template)
-	s.router.Handle(method, template, func(ctx *fasthttp.RequestCtx) {
+	handler := func(ctx *fasthttp.RequestCtx) {
 		ctx.SetUserValue(routeKey, label)
 		defer s.recoverHandler(ctx)
 		h(ctx)
-	})
-	s.labels.Handle(method, template, func(ctx *fasthttp.RequestCtx) { ctx.SetUserValue(routeKey, label) })
+	}
+	record := func(ctx *fasthttp.RequestCtx) { ctx.SetUserValue(routeKey, label) }
+	methods := []string{method}
+	if method == fasthttp.MethodGet {
+		methods = append(methods, fasthttp.MethodHead)
+	}
+	for _, m := range methods {
+		s.router.Handle(m, template, handler)
+		s.labels.Handle(m, template, record)
+	}
 	s.recordTemplate(template)
 }
 

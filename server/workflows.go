@@ -95,10 +95,10 @@ func (s *Server) listWorkflows(ctx *fasthttp.RequestCtx) error {
 	}
 	if args.Has("limit") {
 		n, err := strconv.Atoi(string(args.Peek("limit")))
-		if err != nil || n < 1 {
-			problems = append(problems, workflow.Problem{Field: "limit", Message: "must be a whole number from 1 (larger values count as " + strconv.Itoa(maxListLimit) + ")"})
+		if err != nil || n < 1 || n > maxListLimit {
+			problems = append(problems, workflow.Problem{Field: "limit", Message: "must be a whole number from 1 to " + strconv.Itoa(maxListLimit)})
 		}
-		q.Limit = min(n, maxListLimit)
+		q.Limit = n
 	}
 	if problems != nil {
 		return errValidation("invalid query", problems)

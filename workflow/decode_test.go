@@ -111,6 +111,12 @@ func TestDecodeWorkflowProblems(t *testing.T) {
 	edge := func(m map[string]any, i int) map[string]any { return m["edges"].([]any)[i].(map[string]any) }
 
 	f("1001 nodes", func(m map[string]any) { m["nodes"] = validBody(1001)["nodes"]; m["edges"] = []any{} }, "nodes")
+	f("React Flow's own and custom types", func(m map[string]any) {
+		node(m, 0)["type"] = "group"
+		node(m, 1)["type"] = "geminiPromptNode"
+		edge(m, 0)["type"] = "simplebezier"
+		edge(m, 1)["type"] = "custom-edge ✓"
+	})
 	f("5001 edges", func(m map[string]any) {
 		es := make([]any, 5001)
 		for i := range es {
@@ -133,8 +139,8 @@ func TestDecodeWorkflowProblems(t *testing.T) {
 		meta(m)["tags"] = []any{"ok", 3}
 		node(m, 0)["position"] = map[string]any{"x": "1", "y": nil}
 		node(m, 1)["data"] = map[string]any{"label": 7}
-		node(m, 2)["type"] = "bogus"
-		edge(m, 0)["type"] = "curvy"
+		node(m, 2)["type"] = strings.Repeat("g", 65)
+		edge(m, 0)["type"] = "simple\nbezier"
 		edge(m, 1)["source"] = 4
 	}, "metadata.name", "metadata.createdAt", "metadata.tags[1]", "nodes[0].position.x", "nodes[0].position.y",
 		"nodes[1].data.label", "nodes[2].type", "edges[0].type", "edges[1].source")
@@ -178,7 +184,7 @@ func TestDecodeWorkflowSanitises(t *testing.T) {
 	if err != nil || problems != nil {
 		t.Fatalf("err %v problems %v", err, problems)
 	}
-	if !w.Nodes[0].Selected || w.Nodes[0].Dragging || !w.Edges[0].Animated {
+	if !isTrue(w.Nodes[0].Selected) || w.Nodes[0].Dragging == nil || *w.Nodes[0].Dragging || !isTrue(w.Edges[0].Animated) {
 		t.Errorf("flags not coerced: %+v %+v", w.Nodes[0], w.Edges[0])
 	}
 	if w.Metadata.Version != "1.0.0" || w.Metadata.Description != "" || w.Metadata.Tags == nil {
@@ -321,3 +327,5 @@ func TestNewIDsUnique(t *testing.T) {
 		t.Error("session id prefix")
 	}
 }
+
+func isTrue(b *bool) bool { return b != nil && *b }

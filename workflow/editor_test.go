@@ -40,7 +40,7 @@ func TestEditorOperations(t *testing.T) {
 	if err := s.PatchNode("a", map[string]any{"id": "zzz", "position": map[string]any{"x": 5, "y": 6}, "selected": 1}); err != nil {
 		t.Fatal(err)
 	}
-	if n := s.Nodes[0]; n.ID != "a" || n.Position.X != 5 || !n.Selected || n.Data["keep"] != true {
+	if n := s.Nodes[0]; n.ID != "a" || n.Position.X != 5 || !isTrue(n.Selected) || n.Data["keep"] != true {
 		t.Errorf("patched node %+v", n)
 	}
 	if err := s.PatchNode("nope", nil); !errors.Is(err, ErrNotFound) {
@@ -102,7 +102,7 @@ func TestDecodeState(t *testing.T) {
 
 func TestSanitizeEdge(t *testing.T) {
 	e, problems := SanitizeEdge(map[string]any{"id": "e", "source": "a", "target": "b", "animated": "y", "type": "step", "x": 1})
-	if problems != nil || !e.Animated || e.Type != "step" {
+	if problems != nil || !isTrue(e.Animated) || e.Type != "step" {
 		t.Errorf("%+v %v", e, problems)
 	}
 	_, problems = SanitizeEdge(map[string]any{"label": 3})

@@ -33,8 +33,8 @@ type Node struct {
 	Type     string         `json:"type,omitempty"`
 	Position Position       `json:"position"`
 	Data     map[string]any `json:"data"`
-	Selected bool           `json:"selected,omitempty"`
-	Dragging bool           `json:"dragging,omitempty"`
+	Selected *bool          `json:"selected,omitempty"` // nil: not sent; false is kept
+	Dragging *bool          `json:"dragging,omitempty"`
 	Width    *float64       `json:"width,omitempty"`
 	Height   *float64       `json:"height,omitempty"`
 }
@@ -45,9 +45,9 @@ type Edge struct {
 	Source   string `json:"source"`
 	Target   string `json:"target"`
 	Type     string `json:"type,omitempty"`
-	Animated bool   `json:"animated,omitempty"`
+	Animated *bool  `json:"animated,omitempty"` // nil: not sent; false is kept
 	Label    string `json:"label,omitempty"`
-	Selected bool   `json:"selected,omitempty"`
+	Selected *bool  `json:"selected,omitempty"`
 }
 
 // EditorState is the live editor store shared by every client.

@@ -176,6 +176,17 @@ func (c *collector) array(m map[string]any, key string, l loc) ([]any, bool) {
 	return a, true
 }
 
+// flag reads a boolean flag as sent, coerced by truthy; absent or null gives nil, so that an
+// absent flag stays absent and a false one stays false.
+func flag(m map[string]any, key string) *bool {
+	v, ok := m[key]
+	if !ok || v == nil {
+		return nil
+	}
+	b := truthy(v)
+	return &b
+}
+
 // truthy coerces a decoded JSON value to a boolean as JavaScript's Boolean() does, which is
 // what the editor clients mean when they send 1, "yes" or null for a flag.
 func truthy(v any) bool {

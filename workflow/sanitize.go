@@ -4,6 +4,7 @@ package workflow
 // and returns every type and validation problem.
 func workflowFromMap(raw map[string]any, lim Limits) (*Workflow, []Problem) {
 	c := &collector{}
+	checkCounts(arrayLen(raw, "nodes"), arrayLen(raw, "edges"), lim, c)
 	w := &Workflow{Metadata: Metadata{Version: "1.0.0"}}
 	if meta, ok := c.object(raw, "metadata", at("")); ok {
 		w.Metadata = metadataFromMap(meta, c)
@@ -17,6 +18,12 @@ func workflowFromMap(raw map[string]any, lim Limits) (*Workflow, []Problem) {
 	w.Edges = edgesFromValue(raw, "edges", c)
 	validateInto(w, lim, c)
 	return w, c.result()
+}
+
+// arrayLen is the length of the array under key, 0 when it is absent or no array.
+func arrayLen(m map[string]any, key string) int {
+	a, _ := m[key].([]any)
+	return len(a)
 }
 
 // metadataFromMap reads metadata fields, applying the defaults of API.md.
@@ -102,8 +109,8 @@ func sanitizeNode(m map[string]any, l loc, c *collector) Node {
 	n := Node{
 		ID:       c.requiredString(m, "id", l),
 		Type:     c.optionalString(m, "type", l, ""),
-		Selected: truthy(m["selected"]),
-		Dragging: truthy(m["dragging"]),
+		Selected: flag(m, "selected"),
+		Dragging: flag(m, "dragging"),
 		Width:    c.optionalNumber(m, "width", l),
 		Height:   c.optionalNumber(m, "height", l),
 	}
@@ -131,9 +138,9 @@ func sanitizeEdge(m map[string]any, l loc, c *collector) Edge {
 		Source:   c.requiredString(m, "source", l),
 		Target:   c.requiredString(m, "target", l),
 		Type:     c.optionalString(m, "type", l, ""),
-		Animated: truthy(m["animated"]),
+		Animated: flag(m, "animated"),
 		Label:    c.optionalString(m, "label", l, ""),
-		Selected: truthy(m["selected"]),
+		Selected: flag(m, "selected"),
 	}
 	checkEdge(&e, l, c)
 	return e

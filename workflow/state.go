@@ -1,7 +1,7 @@
 package workflow
 
 // DecodeState decodes a PUT of the whole editor state {nodes, edges, selectedNodes,
-// selectedEdges}; absent arrays are empty. The error is a *DecodeError; the problems list every
+// selectedEdges}; each array is required, so that a client that forgot one cannot empty it. The error is a *DecodeError; the problems list every
 // finding, including selections of ids that do not exist.
 func DecodeState(body []byte, lim Limits) (EditorState, []Problem, error) {
 	lim = lim.WithDefaults()
@@ -10,6 +10,12 @@ func DecodeState(body []byte, lim Limits) (EditorState, []Problem, error) {
 		return EditorState{}, nil, err
 	}
 	c := &collector{}
+	checkCounts(arrayLen(raw, "nodes"), arrayLen(raw, "edges"), lim, c)
+	for _, key := range []string{"nodes", "edges", "selectedNodes", "selectedEdges"} {
+		if _, ok := raw[key]; !ok {
+			c.add(key, "is required (an array; send [] to empty it)")
+		}
+	}
 	s := EditorState{
 		Nodes:         nodesFromValue(raw, "nodes", c),
 		Edges:         edgesFromValue(raw, "edges", c),

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -38,19 +39,36 @@ func Validate(w *Workflow, lim Limits) []Problem {
 	return c.result()
 }
 
-// NodeTypes are the accepted node types; an empty type means React Flow's default.
-var NodeTypes = []string{"input", "output", "default", "custom"}
+// maxTypeLength bounds node and edge type strings, which editors name freely.
+const maxTypeLength = 64
 
-// EdgeTypes are the accepted edge types; an empty type means React Flow's default.
-var EdgeTypes = []string{"default", "smoothstep", "step", "straight"}
-
-func oneOf(s string, set []string) bool {
-	for _, v := range set {
-		if s == v {
-			return true
+// checkType accepts any type string of 1 to 64 printable characters: React Flow's own node
+// and edge types and every custom type an editor registers. Absent (empty) means the default.
+func checkType(t string, field string, c *collector) {
+	if t == "" {
+		return
+	}
+	if utf8.RuneCountInString(t) > maxTypeLength {
+		c.add(field, "must be at most %d characters", maxTypeLength)
+		return
+	}
+	for _, r := range t {
+		if !unicode.IsPrint(r) {
+			c.add(field, "must hold printable characters only")
+			return
 		}
 	}
-	return false
+}
+
+// checkCounts reports the node and edge limits; decoders call it before reading the elements,
+// so that an oversized body's first problem is the one that matters.
+func checkCounts(nodes, edges int, lim Limits, c *collector) {
+	if nodes > lim.MaxNodes {
+		c.add("nodes", "must hold at most %d nodes (got %d)", lim.MaxNodes, nodes)
+	}
+	if edges > lim.MaxEdges {
+		c.add("edges", "must hold at most %d edges (got %d)", lim.MaxEdges, edges)
+	}
 }
 
 func validateInto(w *Workflow, lim Limits, c *collector) {
@@ -83,12 +101,7 @@ func validateInto(w *Workflow, lim Limits, c *collector) {
 	if len(m.Tags) > lim.MaxTags {
 		c.add(l.f("tags"), "must hold at most %d tags (got %d)", lim.MaxTags, len(m.Tags))
 	}
-	if len(w.Nodes) > lim.MaxNodes {
-		c.add("nodes", "must hold at most %d nodes (got %d)", lim.MaxNodes, len(w.Nodes))
-	}
-	if len(w.Edges) > lim.MaxEdges {
-		c.add("edges", "must hold at most %d edges (got %d)", lim.MaxEdges, len(w.Edges))
-	}
+	checkCounts(len(w.Nodes), len(w.Edges), lim, c)
 	nodeIDs := make(map[string]struct{}, len(w.Nodes))
 	for i := range w.Nodes {
 		nl := loc{base: "nodes", idx: i}
@@ -131,9 +144,7 @@ func checkNode(n *Node, l loc, c *collector) {
 	} else if len(n.ID) > maxIDLength {
 		c.add(l.f("id"), "must be at most %d bytes", maxIDLength)
 	}
-	if n.Type != "" && !oneOf(n.Type, NodeTypes) {
-		c.add(l.f("type"), "must be one of input, output, default, custom")
-	}
+	checkType(n.Type, l.f("type"), c)
 	if !finite(n.Position.X) {
 		c.add(l.f("position.x"), "must be a finite number")
 	}
@@ -169,7 +180,5 @@ func checkEdge(e *Edge, l loc, c *collector) {
 	if e.Target == "" {
 		c.add(l.f("target"), "is required")
 	}
-	if e.Type != "" && !oneOf(e.Type, EdgeTypes) {
-		c.add(l.f("type"), "must be one of default, smoothstep, step, straight")
-	}
+	checkType(e.Type, l.f("type"), c)
 }

@@ -205,7 +205,7 @@ func readFailure(err error) string {
 func (c *client) apply(act action) {
 	switch act.kind {
 	case actPong:
-		c.reply(TypePong, nil)
+		c.reply(TypePong, struct{}{})
 	case actError:
 		c.reply(TypeError, act.err)
 		if act.close {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gemini-flow/gemini-flow/monitoring"
 )
@@ -22,7 +23,15 @@ func TestRegistryExposition(t *testing.T) {
 	c.next(t)
 
 	var out bytes.Buffer
-	reg.WritePrometheus(&out)
+	// The second pong is counted once written, which may be just after the client read it.
+	pongs := `gemini_flow_websocket_messages_total{direction="outbound",type="pong"} 2` + "\n"
+	for end := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		out.Reset()
+		reg.WritePrometheus(&out)
+		if strings.Contains(out.String(), pongs) || time.Now().After(end) {
+			break
+		}
+	}
 	for _, want := range []string{
 		"gemini_flow_websocket_connections_active 1\n",
 		`gemini_flow_websocket_messages_total{direction="inbound",type="ping"} 2` + "\n",
