@@ -67,7 +67,7 @@ func knownTraffic(t *testing.T, b *gfBinary) int {
 		send(http.StatusOK, http.MethodGet, "/api/store/state", "")
 		send(http.StatusOK, http.MethodGet, "/health", "")
 	}
-	send(http.StatusServiceUnavailable, http.MethodPost, "/api/gemini/execute", `{"nodes":[{"id":"a","position":{"x":0,"y":0},"data":{"label":"hello"}}],"edges":[]}`)
+	send(http.StatusServiceUnavailable, http.MethodPost, "/api/gemini/execute", `{"nodes":[{"id":"a","type":"input","position":{"x":0,"y":0},"data":{"label":"hello"}}],"edges":[]}`)
 	// The WebSocket upgrade is an HTTP request too, answered 101.
 	n++
 	wsSession(t, b)

@@ -164,7 +164,7 @@ func TestLongRequestLineAlwaysAnswered(t *testing.T) {
 		}
 		defer conn.Close()
 		_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-		if _, err := fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", path); err != nil {
+		if _, err := fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: %s\r\n\r\n", path, addr); err != nil {
 			return 0, "", err
 		}
 		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
