@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gemini-flow/gemini-flow/dashboards"
+	"github.com/gemini-flow/gemini-flow/promapi"
 	"github.com/gemini-flow/gemini-flow/rules"
 	"github.com/gemini-flow/gemini-flow/workflow"
 )
@@ -44,6 +45,8 @@ type config struct {
 	RuleSources      []rules.Source // nil: rule evaluation off
 	AlertmanagerURLs []string
 	WebhookURLs      []string
+	QueryLimits      promapi.Limits
+	Flags            map[string]string // every setting but the keys, for /api/v1/status/flags
 }
 
 // usageError is a bad flag or environment value: one line naming the flag, exit code 2.
@@ -82,6 +85,11 @@ var options = []option{
 	{"rules-file", "RULES_FILE", "", "Prometheus rule files to evaluate, repeatable or comma-separated (default: the shipped dashboards/alerts.yml; none: off)"},
 	{"alertmanager-url", "ALERTMANAGER_URL", "", "Alertmanager base URLs to send alerts to, repeatable or comma-separated"},
 	{"alert-webhook-url", "ALERT_WEBHOOK_URL", "", "URLs that receive Alertmanager's webhook payload, repeatable or comma-separated"},
+	{"query-max-length", "QUERY_MAX_LENGTH", "32768", "longest PromQL query in bytes"},
+	{"query-max-depth", "QUERY_MAX_DEPTH", "256", "deepest PromQL nesting (brackets plus binary operators)"},
+	{"query-max-points", "QUERY_MAX_POINTS", "1000000", "most evaluation points of a query (outer steps plus every subquery's)"},
+	{"query-max-match", "QUERY_MAX_MATCH", "100", "most match[] parameters of one query API request"},
+	{"query-max-concurrency", "QUERY_MAX_CONCURRENCY", "4", "queries evaluated at once; others wait in a bounded queue or get 503"},
 }
 
 // repeatable options may be given more than once; their values join as a comma list.
@@ -96,6 +104,9 @@ func (l *listFlag) Set(v string) error {
 	l.values = append(l.values, v)
 	return nil
 }
+
+// secretOptions are never shown by /api/v1/status/flags.
+var secretOptions = map[string]bool{"api-key": true, "metrics-key": true}
 
 // errHelp and errVersion ask main to print and exit 0.
 var (
@@ -240,7 +251,15 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer, st
 	for _, l := range []struct {
 		name string
 		dst  *int
-	}{{"max-nodes", &c.Limits.MaxNodes}, {"max-edges", &c.Limits.MaxEdges}} {
+	}{
+		{"max-nodes", &c.Limits.MaxNodes},
+		{"max-edges", &c.Limits.MaxEdges},
+		{"query-max-length", &c.QueryLimits.MaxLength},
+		{"query-max-depth", &c.QueryLimits.MaxDepth},
+		{"query-max-points", &c.QueryLimits.MaxPoints},
+		{"query-max-match", &c.QueryLimits.MaxMatchers},
+		{"query-max-concurrency", &c.QueryLimits.MaxConcurrency},
+	} {
 		n, err := nonNegativeInt(get(l.name))
 		if err != nil || n == 0 {
 			if err == nil {
@@ -252,6 +271,12 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer, st
 	}
 	if err := c.parseAlerting(get); err != nil {
 		return c, err
+	}
+	c.Flags = map[string]string{}
+	for _, o := range options {
+		if !secretOptions[o.flag] {
+			c.Flags[o.flag] = get(o.flag)
+		}
 	}
 	return c, nil
 }

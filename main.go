@@ -73,6 +73,8 @@ func serve(cfg config, logger *slog.Logger) error {
 		RuleSources:      cfg.RuleSources,
 		AlertmanagerURLs: cfg.AlertmanagerURLs,
 		WebhookURLs:      cfg.WebhookURLs,
+		QueryLimits:      cfg.QueryLimits,
+		Flags:            cfg.Flags,
 		Logger:           logger,
 	})
 	if err != nil {

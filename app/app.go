@@ -16,6 +16,7 @@ import (
 	"github.com/gemini-flow/gemini-flow/history"
 	"github.com/gemini-flow/gemini-flow/monitoring"
 	"github.com/gemini-flow/gemini-flow/notify"
+	"github.com/gemini-flow/gemini-flow/promapi"
 	"github.com/gemini-flow/gemini-flow/rules"
 	"github.com/gemini-flow/gemini-flow/rulesapi"
 	"github.com/gemini-flow/gemini-flow/server"
@@ -50,10 +51,12 @@ type Config struct {
 	GeminiAPIKey      string
 	GeminiTimeout     time.Duration // 0: 30 s
 	Limits            workflow.Limits
-	RuleSources       []rules.Source // rule files to evaluate on the history; nil: off
-	AlertmanagerURLs  []string       // Alertmanagers the alerts go to
-	WebhookURLs       []string       // receivers of Alertmanager's webhook payload
-	Logger            *slog.Logger   // nil: slog.Default()
+	RuleSources       []rules.Source    // rule files to evaluate on the history; nil: off
+	AlertmanagerURLs  []string          // Alertmanagers the alerts go to
+	WebhookURLs       []string          // receivers of Alertmanager's webhook payload
+	QueryLimits       promapi.Limits    // zero fields take promapi.DefaultLimits
+	Flags             map[string]string // shown by /api/v1/status/flags
+	Logger            *slog.Logger      // nil: slog.Default()
 }
 
 // App is the built stack: every part open, nothing running until Run.
@@ -121,7 +124,7 @@ func Open(cfg Config) (a *App, err error) {
 		a.Metrics.SetHistoryStats(a.History.Stats)
 	}
 
-	engine := server.NewEngine(0, 0, a.log)
+	engine := promapi.NewEngine(0, 0, a.log)
 	if err := a.openRules(engine); err != nil {
 		return nil, err
 	}
@@ -138,6 +141,9 @@ func Open(cfg Config) (a *App, err error) {
 		WriteTimeout:  cfg.WriteTimeout,
 		RateLimit:     cfg.RateLimit,
 		Limits:        cfg.Limits,
+		QueryLimits:   cfg.QueryLimits,
+		Retention:     cfg.HistoryRetention,
+		Flags:         cfg.Flags,
 	}, server.Deps{
 		Store:    a.Store,
 		Hub:      a.Hub,

@@ -20,6 +20,7 @@ import (
 	"github.com/gemini-flow/gemini-flow/gemini"
 	"github.com/gemini-flow/gemini-flow/history"
 	"github.com/gemini-flow/gemini-flow/monitoring"
+	"github.com/gemini-flow/gemini-flow/promapi"
 	"github.com/gemini-flow/gemini-flow/store"
 	"github.com/gemini-flow/gemini-flow/workflow"
 	"github.com/gemini-flow/gemini-flow/ws"
@@ -28,18 +29,21 @@ import (
 // Config is the server's behaviour; zero values serve the open, single-user local case.
 type Config struct {
 	Version, Revision string
-	APIKeys           []string        // none: /api/* and /ws are open
-	MetricsKey        string          // "": /metrics and /api/v1/* are open
-	CORSOrigins       []string        // allowed browser origins; "*" allows any
-	AllowedHosts      []string        // Host names answered besides loopback ones; "*" allows any
-	RateLimit         int             // requests per minute per client IP on /api/* (not /api/v1/*); 0 = off
-	Limits            workflow.Limits // zero fields take workflow.DefaultLimits
-	ShutdownTimeout   time.Duration   // used by callers that have no deadline of their own; 0 -> 10s
-	WriteTimeout      time.Duration   // longest a response write may stall; 0 -> 30s
-	MaxConns          int             // open connections in total; 0 -> 4096
-	MaxConnsPerIP     int             // open connections from one client address; 0 -> 1024
-	QueryTimeout      time.Duration   // PromQL evaluation limit
-	QueryMaxSamples   int             // PromQL samples limit
+	APIKeys           []string          // none: /api/* and /ws are open
+	MetricsKey        string            // "": /metrics and /api/v1/* are open
+	CORSOrigins       []string          // allowed browser origins; "*" allows any
+	AllowedHosts      []string          // Host names answered besides loopback ones; "*" allows any
+	RateLimit         int               // requests per minute per client IP on /api/* (not /api/v1/*); 0 = off
+	Limits            workflow.Limits   // zero fields take workflow.DefaultLimits
+	ShutdownTimeout   time.Duration     // used by callers that have no deadline of their own; 0 -> 10s
+	WriteTimeout      time.Duration     // longest a response write may stall; 0 -> 30s
+	MaxConns          int               // open connections in total; 0 -> 4096
+	MaxConnsPerIP     int               // open connections from one client address; 0 -> 1024
+	QueryTimeout      time.Duration     // PromQL evaluation limit
+	QueryMaxSamples   int               // PromQL samples limit
+	QueryLimits       promapi.Limits    // query length, nesting, points, match[] and concurrency bounds
+	Retention         time.Duration     // the history's, shown by /api/v1/status/runtimeinfo
+	Flags             map[string]string // the binary's settings, shown by /api/v1/status/flags
 }
 
 // Deps are the parts the server drives. Metrics nil turns the HTTP instrumentation off.

@@ -1,4 +1,4 @@
-package server
+package promapi
 
 import (
 	"context"
@@ -49,7 +49,7 @@ demo_temp -1.5e-7
 }
 
 // openFixtureHistory opens a real history file holding promFixture.
-func openFixtureHistory(t *testing.T) *history.DB {
+func openFixtureHistory(t testing.TB) *history.DB {
 	t.Helper()
 	db, err := history.Open(history.Options{Path: filepath.Join(t.TempDir(), "history.db"), Job: "gemini-flow-backend", Instance: "test:1"})
 	if err != nil {
@@ -69,12 +69,12 @@ func openFixtureHistory(t *testing.T) *history.DB {
 }
 
 // servePromAPI serves the API alone on a loopback port and returns its base URL.
-func servePromAPI(t *testing.T, api *promAPI) string {
+func servePromAPI(t *testing.T, api *API) string {
 	t.Helper()
 	r := router.New()
-	for template, h := range api.routes() {
-		r.GET(template, h)
-		r.POST(template, h)
+	for _, route := range api.Routes() {
+		r.GET(route.Path, route.Handler)
+		r.POST(route.Path, route.Handler)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -139,18 +139,18 @@ func runPromCases(t *testing.T, base string, cases []promCase) {
 
 func TestPromAPIResponses(t *testing.T) {
 	db := openFixtureHistory(t)
-	base := servePromAPI(t, newPromAPI(promAPIOptions{
+	base := servePromAPI(t, New(Options{
 		Queryable: db,
-		Metadata: func() map[string][]promMetadata {
-			out := map[string][]promMetadata{}
+		Metadata: func() map[string][]Metadata {
+			out := map[string][]Metadata{}
 			for n, ms := range db.Metadata() {
 				for _, m := range ms {
-					out[n] = append(out[n], promMetadata(m))
+					out[n] = append(out[n], Metadata(m))
 				}
 			}
 			return out
 		},
-		Build: promBuildInfo{Version: "1.2.3", Revision: "abc", GoVersion: "go1.26"},
+		Build: BuildInfo{Version: "1.2.3", Revision: "abc", GoVersion: "go1.26"},
 	}))
 	const (
 		a    = `{"__name__":"demo_requests_total","instance":"test:1","job":"gemini-flow-backend","route":"/a"}`
@@ -222,7 +222,7 @@ func TestPromAPIResponses(t *testing.T) {
 }
 
 func TestPromAPIHistoryOff(t *testing.T) {
-	base := servePromAPI(t, newPromAPI(promAPIOptions{Build: promBuildInfo{Version: "v"}}))
+	base := servePromAPI(t, New(Options{Build: BuildInfo{Version: "v"}}))
 	const off = `{"status":"error","errorType":"unavailable","error":"the metrics history is turned off (history interval 0)"}`
 	runPromCases(t, base, []promCase{
 		{name: "query", path: "/api/v1/query", form: url.Values{"query": {`up`}}, status: 503, body: off},
@@ -242,8 +242,8 @@ func TestPromAPIHistoryOff(t *testing.T) {
 func TestPromAPIEncoding(t *testing.T) {
 	f := func(v parser.Value, want string) {
 		t.Helper()
-		st := promJSON.BorrowStream(nil)
-		defer promJSON.ReturnStream(st)
+		st := jsonAPI.BorrowStream(nil)
+		defer jsonAPI.ReturnStream(st)
 		writeQueryData(st, v)
 		if got := string(st.Buffer()); got != want {
 			t.Errorf("\n got %s\nwant %s", got, want)
@@ -266,20 +266,20 @@ func TestPromAPIEncoding(t *testing.T) {
 // TestPromAPIErrorTypes checks the mapping from engine and storage errors to errorType and
 // HTTP status.
 func TestPromAPIErrorTypes(t *testing.T) {
-	f := func(err error, typ promErrType, status int) {
+	f := func(err error, typ errorType, status int) {
 		t.Helper()
 		pe := execError(err)
 		if pe.typ != typ || pe.status() != status {
 			t.Errorf("%v: got %s %d, want %s %d", err, pe.typ, pe.status(), typ, status)
 		}
 	}
-	f(promql.ErrQueryTimeout("query execution"), promErrTimeout, 503)
-	f(promql.ErrQueryCanceled("query execution"), promErrCanceled, 503)
-	f(context.Canceled, promErrCanceled, 503)
-	f(promql.ErrStorage{Err: errors.New("disk")}, promErrInternal, 500)
-	f(promql.ErrTooManySamples("query execution"), promErrExecution, 422)
-	f(errors.New("boom"), promErrExecution, 422)
-	if s := errHistoryOff.status(); s != 503 {
+	f(promql.ErrQueryTimeout("query execution"), errTimeout, 503)
+	f(promql.ErrQueryCanceled("query execution"), errCanceled, 503)
+	f(context.Canceled, errCanceled, 503)
+	f(promql.ErrStorage{Err: errors.New("disk")}, errInternal, 500)
+	f(promql.ErrTooManySamples("query execution"), errExecution, 422)
+	f(errors.New("boom"), errExecution, 422)
+	if s := errStorageOff.status(); s != 503 {
 		t.Errorf("history off: %d", s)
 	}
 }

@@ -1,4 +1,4 @@
-package server
+package promapi
 
 import (
 	"errors"
@@ -46,7 +46,7 @@ func formValues(ctx *fasthttp.RequestCtx, name string) []string {
 	return out
 }
 
-func invalidParam(err error, name string) *promError {
+func invalidParam(err error, name string) *apiError {
 	return badData(fmt.Errorf("invalid parameter %q: %w", name, err))
 }
 
@@ -62,9 +62,19 @@ func parseTimeParam(ctx *fasthttp.RequestCtx, name string, def time.Time) (time.
 	return t, nil
 }
 
-// parsePromTime accepts a Unix timestamp in seconds (fractions allowed) or RFC 3339.
+// Unix seconds of the first and last instants RFC 3339 can write (years 0000 to 9999).
+const (
+	minUnixSeconds = -62167219200
+	maxUnixSeconds = 253402300799
+)
+
+// parsePromTime accepts a Unix timestamp in seconds (fractions allowed) or RFC 3339; a
+// number outside years 0000 to 9999 (which RFC 3339 cannot write either) is refused.
 func parsePromTime(s string) (time.Time, error) {
 	if t, err := strconv.ParseFloat(s, 64); err == nil {
+		if math.IsNaN(t) || t < minUnixSeconds || t > maxUnixSeconds {
+			return time.Time{}, fmt.Errorf("cannot parse %q to a valid timestamp: outside years 0000 to 9999", s)
+		}
 		sec, ns := math.Modf(t)
 		ns = math.Round(ns*1000) / 1000
 		return time.Unix(int64(sec), int64(ns*float64(time.Second))).UTC(), nil
@@ -119,7 +129,7 @@ func toHintLimit(limit int) int {
 	return limit
 }
 
-func queryTimeoutParam(ctx *fasthttp.RequestCtx) (time.Duration, *promError) {
+func queryTimeoutParam(ctx *fasthttp.RequestCtx) (time.Duration, *apiError) {
 	v := formValue(ctx, "timeout")
 	if v == "" {
 		return 0, nil
@@ -147,8 +157,8 @@ func lookbackDeltaParam(ctx *fasthttp.RequestCtx) (time.Duration, error) {
 }
 
 // parseMatchers parses match[] selectors and refuses a set that would select every series.
-func (p *promAPI) parseMatchers(in []string) ([][]*labels.Matcher, error) {
-	sets, err := p.parser.ParseMetricSelectors(in)
+func (a *API) parseMatchers(in []string) ([][]*labels.Matcher, error) {
+	sets, err := a.parser.ParseMetricSelectors(in)
 	if err != nil {
 		return nil, err
 	}

@@ -1,4 +1,4 @@
-package server
+package promapi
 
 import (
 	jsoniter "github.com/json-iterator/go"
@@ -15,13 +15,16 @@ import (
 // lists) with the standard library's HTML escaping. jsoniter is used only as the byte buffer
 // that jsonutil writes into.
 
-var promJSON = jsoniter.ConfigCompatibleWithStandardLibrary
+var jsonAPI = jsoniter.ConfigCompatibleWithStandardLibrary
 
 // writeSuccess writes {"status":"success","data":…,"warnings":[…],"infos":[…]}; the two
-// lists appear only when they hold something.
+// lists appear only when they hold something, data only when there is some.
 func writeSuccess(st *jsoniter.Stream, data func(*jsoniter.Stream), warnings, infos []string) {
-	st.WriteRaw(`{"status":"success","data":`)
-	data(st)
+	st.WriteRaw(`{"status":"success"`)
+	if data != nil {
+		st.WriteRaw(`,"data":`)
+		data(st)
+	}
 	writeStringList(st, "warnings", warnings)
 	writeStringList(st, "infos", infos)
 	st.WriteRaw(`}`)
