@@ -461,11 +461,8 @@ func checkURLState(t *testing.T, pg *pageDriver, stack *liveStack) {
 	})
 	hook[bool](pg, "zoom", nil)
 	z := pg.waitFor("drag-zoom in the URL", 10*time.Second, func(x pageState) bool {
-		return strings.Contains(x.Search, "from=") && strings.Contains(x.Search, "to=") && x.Range == 0 && x.Refreshes > s.Refreshes
+		return strings.Contains(x.Search, "from=") && strings.Contains(x.Search, "to=") && x.Range == 0 && x.Span > 0 && x.Span < s.Span
 	})
-	if z.Span >= s.Span {
-		t.Errorf("zoomed span %.0f s, not narrower than %.0f s", z.Span, s.Span)
-	}
 	if err := chromedp.Do(pg.ctx, chromedp.NavigateBack()); err != nil {
 		t.Fatal(err)
 	}
@@ -547,9 +544,21 @@ func checkAdhoc(t *testing.T, pg *pageDriver) {
 	if err != nil {
 		t.Fatalf("CSV download %q: %v", got, err)
 	}
+	// The values move with each live refresh; the series and their order must not.
 	now := pg.state().TableRows
-	if fmt.Sprint(rows) != fmt.Sprint(now) {
+	series := func(rows [][]string) (out []string) {
+		for _, r := range rows {
+			out = append(out, strings.Join(r[:len(r)-1], "|"))
+		}
+		return out
+	}
+	if fmt.Sprint(series(rows)) != fmt.Sprint(series(now)) {
 		t.Errorf("CSV download holds %v, the table %v", rows, now)
+	}
+	for _, r := range rows[1:] {
+		if _, err := strconv.ParseFloat(r[len(r)-1], 64); err != nil {
+			t.Errorf("CSV row %v: value: %v", r, err)
+		}
 	}
 	t.Logf("ad-hoc table: %d series; CSV of %d bytes holds the same rows", len(now)-1, len(got))
 }

@@ -58,8 +58,14 @@ func TestPageAssets(t *testing.T) {
 		t.Errorf("index.html names an external address")
 	}
 	refs := regexp.MustCompile(`(?:src|href)="(/assets/[^"]+)"`).FindAllSubmatch(index, -1)
-	if len(refs) != 4 {
-		t.Fatalf("index.html loads %d assets, want 4 (uPlot js+css, style, app)", len(refs))
+	// uPlot's script and style, the page's style, app.js, and a modulepreload link for each
+	// module app.js imports (so that they load at once rather than one level at a time).
+	modules, err := fs.Glob(web.FS(), "js/*.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := 3 + len(modules); len(refs) != want {
+		t.Fatalf("index.html loads %d assets, want %d (uPlot js+css, style, %d modules)", len(refs), want, len(modules))
 	}
 
 	types := map[string]string{".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
@@ -98,7 +104,7 @@ func TestPageAssets(t *testing.T) {
 		t.Fatal("index.html names no versioned asset")
 	}
 	loaded := 0
-	err := fs.WalkDir(web.FS(), ".", func(p string, d fs.DirEntry, err error) error {
+	err = fs.WalkDir(web.FS(), ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || (!strings.HasSuffix(p, ".js") && !strings.HasSuffix(p, ".css")) {
 			return err
 		}

@@ -7,6 +7,7 @@ test("tableRows lists each series' labels and value under one header", () => {
     { metric: { __name__: "up", job: "a" }, value: [1, "1"] },
     { metric: { __name__: "up", instance: "x,y" }, value: [1, "0"] },
   ]);
+  assert.deepEqual(tableRows([{ metric: { a: "2" }, value: [1, "0"] }, { metric: { a: "1" }, value: [1, "0"] }]).map((r) => r[0]), ["a", "1", "2"]);
   assert.deepEqual(rows, [["__name__", "instance", "job", "value"], ["up", "", "a", "1"], ["up", "x,y", "", "0"]]);
   assert.equal(toCSV(rows), '__name__,instance,job,value\r\nup,,a,1\r\nup,"x,y",,0\r\n');
 });

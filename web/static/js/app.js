@@ -42,9 +42,10 @@ async function main() {
   showView();
   bindControls(changed);
   bindAdhoc(commit, changed);
+  // The variables' lists fill while the panels draw: the URL already holds their values.
+  const vars = loadVariables();
   const [dash] = await Promise.all([
     fetch("/dashboards/gemini-flow.json").then((r) => r.json()),
-    loadVariables(),
     probeHistory().catch((e) => errors.push(String(e))),
   ]);
   if (dash.title) {
@@ -65,7 +66,7 @@ async function main() {
     showView();
     readAlerts();
   });
-  await full();
+  await Promise.all([full(), vars]);
   startLive(() => refresh("tail", how), full);
 }
 

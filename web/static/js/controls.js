@@ -123,7 +123,7 @@ export function bindControls(changed) {
 
 // loadVariables fills the job and instance lists from the label values.
 export async function loadVariables() {
-  for (const name of ["job", "instance"]) {
+  await Promise.all(["job", "instance"].map(async (name) => {
     try {
       const { data } = await api(`/api/v1/label/${name}/values`, {});
       const sel = $("var-" + name);
@@ -139,6 +139,5 @@ export async function loadVariables() {
     } catch (e) {
       errors.push(String(e));
     }
-  }
+  }));
 }
-

@@ -16,6 +16,9 @@ export function tableRows(result) {
   const names = [...new Set(result.flatMap((s) => Object.keys(s.metric)))].sort((a, b) =>
     a === "__name__" ? -1 : b === "__name__" ? 1 : a < b ? -1 : a > b ? 1 : 0);
   const rows = result.map((s) => [...names.map((n) => s.metric[n] ?? ""), s.value ? s.value[1] : ""]);
+  // Sorted by labels, so that the rows keep their place from one refresh to the next.
+  const key = (r) => JSON.stringify(r.slice(0, -1));
+  rows.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
   return [[...names, "value"], ...rows];
 }
 

@@ -90,7 +90,8 @@ function chartOpts(p, names, width, height, onZoom) {
     padding: [8, 24, 0, 0],
     legend: { show: false },
     cursor: { drag: { x: true, y: false, setScale: false } },
-    scales: { x: { time: true }, y: { range: yRange } },
+    // The x range is the grid's, widened around a single point.
+    scales: { x: { time: true, range: (u, min, max) => (min === max ? [min - p.step, max + p.step] : [min, max]) }, y: { range: yRange } },
     axes: [
       { ...axis, space: 70, values: (u, splits) => fmtTimeTicks(splits) },
       {
@@ -219,6 +220,7 @@ export async function queryPanel(p, start, end, opts) {
 // It returns whether the panel has data and whether it read only the tail.
 export async function loadPanel(p, from, to, opts, { tail, theme, onZoom }) {
   const prev = p.grid, key = JSON.stringify(opts);
+  p.step = opts.step;
   const xs = gridXs(from, to, opts.step);
   let d = null, errors = [], warnings = [], tailed = false;
   if (tail && prev && prev.key === key && to >= prev.to && from >= prev.from) {

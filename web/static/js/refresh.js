@@ -32,11 +32,13 @@ export function windowOf() {
     return { from: Math.floor(view.from), to: Math.ceil(view.to), step: stepFor(span, server.interval) };
   }
   const range = rangeOf(), now = Date.now() / 1000;
-  const step = stepFor(range, server.interval);
   let to = Math.floor(now);
   if (server.lastSample != null && now - server.lastSample < 3 * server.interval) to = Math.floor(server.lastSample);
-  let from = to - range;
-  if (server.historyStart != null) from = Math.max(from, Math.floor(server.historyStart / step) * step);
+  // On a history younger than the range, the step follows the history's length, so that
+  // the points fill the plot (it changes rarely: once per POINTS intervals of growth).
+  const start = server.historyStart == null ? to - range : Math.max(to - range, server.historyStart);
+  const step = stepFor(Math.max(to - start, 60), server.interval);
+  const from = Math.max(to - range, Math.floor(start / step) * step);
   return { from, to, step };
 }
 
