@@ -1,5 +1,7 @@
-// Command loadgen starts a gemini-flow binary on a fresh data directory and measures it under
-// a bounded load: requests per second, p50 and p99 latency, and resident memory.
+// Command loadgen starts a gemini-flow binary on a fresh data directory, seeds it with
+// workflows through the API, restarts it on that file (time to /livez, idle memory, file
+// size) and measures it under a bounded load: requests per second, p50 and p99 latency, and
+// resident memory.
 //
 //	go build -o /tmp/gemini-flow . && go run ./cmd/loadgen -bin /tmp/gemini-flow
 package main
@@ -53,40 +55,39 @@ func run(bin, logLevel string, conns int, duration time.Duration, seed int) erro
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	cmd := exec.Command(bin, "--addr", addr, "--data-dir", filepath.Join(dir, "data"), "--rate-limit", "0", "--log-level", logLevel)
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-
+	data := filepath.Join(dir, "data")
 	client := &fasthttp.HostClient{Addr: addr, MaxConns: conns, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second}
-	if err := waitReady(client); err != nil {
+
+	srv, _, err := start(bin, addr, data, logLevel, client)
+	if err != nil {
 		return err
 	}
-	time.Sleep(time.Second)
-	fmt.Printf("idle RSS: %.1f MB (%s)\n", rssMB(cmd.Process.Pid), rssParts(cmd.Process.Pid))
-
-	var id string
-	for i := 0; i < seed; i++ {
-		status, body, err := do(client, "POST", "/api/workflows", createBody(i))
-		if err != nil || status != 201 {
-			return fmt.Errorf("seed create: %d %v", status, err)
-		}
-		if i == 0 {
-			var env struct {
-				Data struct {
-					Metadata struct{ ID string } `json:"metadata"`
-				} `json:"data"`
-			}
-			if err := json.Unmarshal(body, &env); err != nil {
-				return err
-			}
-			id = env.Data.Metadata.ID
-		}
+	fmt.Printf("idle RSS, empty: %.1f MB (%s)\n", rssMB(srv.Process.Pid), rssParts(srv.Process.Pid))
+	began := time.Now()
+	id, err := seedWorkflows(client, conns, seed)
+	if err != nil {
+		stop(srv)
+		return err
 	}
-	fmt.Printf("seeded %d workflows; RSS %.1f MB\n", seed, rssMB(cmd.Process.Pid))
-	fmt.Printf("%-22s %10s %10s %10s %10s %8s\n", "scenario", "req/s", "p50", "p99", "maxRSS MB", "errors")
+	fmt.Printf("seeded %d workflows in %s (%.0f/s); RSS %.1f MB\n", seed, time.Since(began).Round(time.Millisecond),
+		float64(seed)/time.Since(began).Seconds(), rssMB(srv.Process.Pid))
+	stop(srv)
 
+	// The figures that grow with the data: a restart on the seeded file.
+	if fi, err := os.Stat(filepath.Join(data, "gemini-flow.db")); err == nil {
+		fmt.Printf("file size: %.1f MB\n", float64(fi.Size())/1e6)
+	}
+	srv, startup, err := start(bin, addr, data, logLevel, client)
+	if err != nil {
+		return err
+	}
+	defer stop(srv)
+	pid := srv.Process.Pid
+	fmt.Printf("start to /livez: %s\n", startup.Round(time.Millisecond))
+	time.Sleep(time.Second)
+	fmt.Printf("idle RSS, %d workflows: %.1f MB (%s)\n", seed, rssMB(pid), rssParts(pid))
+
+	fmt.Printf("%-22s %10s %10s %10s %10s %8s\n", "scenario", "req/s", "p50", "p99", "maxRSS MB", "errors")
 	var n atomic.Int64
 	scenarios := []struct {
 		name   string
@@ -97,29 +98,121 @@ func run(bin, logLevel string, conns int, duration time.Duration, seed int) erro
 	}{
 		{"GET one workflow", "GET", func() string { return "/api/workflows/" + id }, nil, 200},
 		{"GET list (50)", "GET", func() string { return "/api/workflows?limit=50" }, nil, 200},
+		{"GET search (1 %)", "GET", func() string { return "/api/workflows?limit=50&search=Quarterly" }, nil, 200},
+		{"GET tags (1 %)", "GET", func() string { return "/api/workflows?limit=50&tags=finance" }, nil, 200},
 		{"POST workflow", "POST", func() string { return "/api/workflows" }, func() []byte { return createBody(int(n.Add(1)) + seed) }, 201},
 	}
 	for _, s := range scenarios {
-		rps, p50, p99, errs, maxRSS := measure(client, conns, duration, cmd.Process.Pid, s.method, s.path, s.body, s.want)
+		rps, p50, p99, errs, maxRSS := measure(client, conns, duration, pid, s.method, s.path, s.body, s.want)
 		fmt.Printf("%-22s %10.0f %10s %10s %10.1f %8d\n", s.name, rps, p50, p99, maxRSS, errs)
 	}
-	fmt.Printf("after the load: RSS %.1f MB (%s)\n", rssMB(cmd.Process.Pid), rssParts(cmd.Process.Pid))
+	fmt.Printf("after the load: RSS %.1f MB (%s)\n", rssMB(pid), rssParts(pid))
 	return nil
 }
 
-func createBody(i int) []byte {
-	return []byte(fmt.Sprintf(`{"name":"load %d","description":"bench","tags":["load"],"nodes":[{"id":"a","position":{"x":0,"y":0},"data":{"label":"Start"}},{"id":"b","position":{"x":100,"y":0},"data":{"label":"Next"}}],"edges":[{"id":"e","source":"a","target":"b"}]}`, i))
+// start runs the binary on the data directory and returns it once /livez answers, with how
+// long that took.
+func start(bin, addr, data, logLevel string, client *fasthttp.HostClient) (*exec.Cmd, time.Duration, error) {
+	cmd := exec.Command(bin, "--addr", addr, "--data-dir", data, "--rate-limit", "0", "--log-level", logLevel)
+	began := time.Now()
+	if err := cmd.Start(); err != nil {
+		return nil, 0, err
+	}
+	if err := waitFor(client, "/livez"); err != nil {
+		stop(cmd)
+		return nil, 0, err
+	}
+	took := time.Since(began)
+	if err := waitFor(client, "/readyz"); err != nil {
+		stop(cmd)
+		return nil, 0, err
+	}
+	return cmd, took, nil
 }
 
-func waitReady(client *fasthttp.HostClient) error {
-	deadline := time.Now().Add(15 * time.Second)
+// stop ends the binary as an operator would, and waits for it.
+func stop(cmd *exec.Cmd) {
+	_ = cmd.Process.Signal(os.Interrupt)
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		_ = cmd.Process.Kill()
+		<-done
+	}
+}
+
+// seedWorkflows creates n workflows through the API from conns workers and returns the id of
+// one of them.
+func seedWorkflows(client *fasthttp.HostClient, conns, n int) (string, error) {
+	var next atomic.Int64
+	var id atomic.Value
+	errs := make(chan error, conns)
+	for range conns {
+		go func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					errs <- nil
+					return
+				}
+				status, body, err := do(client, "POST", "/api/workflows", createBody(i))
+				if err != nil || status != 201 {
+					errs <- fmt.Errorf("seed create: %d %v", status, err)
+					return
+				}
+				if i == n/2 || (n == 1 && i == 0) {
+					var env struct {
+						Data struct {
+							Metadata struct{ ID string } `json:"metadata"`
+						} `json:"data"`
+					}
+					if err := json.Unmarshal(body, &env); err != nil {
+						errs <- err
+						return
+					}
+					id.Store(env.Data.Metadata.ID)
+				}
+			}
+		}()
+	}
+	var first error
+	for range conns {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	if first != nil {
+		return "", first
+	}
+	got, _ := id.Load().(string)
+	if got == "" {
+		return "", fmt.Errorf("no workflow seeded")
+	}
+	return got, nil
+}
+
+// createBody is the i-th workflow created: two nodes; one in a hundred has "quarterly" in its
+// description and the tag "Finance", the 1 % that the search and tag scenarios select.
+func createBody(i int) []byte {
+	desc, tags := "bench", `"load"`
+	if i%100 == 0 {
+		desc, tags = "Quarterly bench", `"load","Finance"`
+	}
+	return []byte(fmt.Sprintf(`{"name":"load %d","description":%q,"tags":[%s],"nodes":[{"id":"a","position":{"x":0,"y":0},"data":{"label":"Start"}},{"id":"b","position":{"x":100,"y":0},"data":{"label":"Next"}}],"edges":[{"id":"e","source":"a","target":"b"}]}`, i, desc, tags))
+}
+
+// waitFor polls path until it answers 200.
+func waitFor(client *fasthttp.HostClient, path string) error {
+	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		if status, _, err := do(client, "GET", "/readyz", nil); err == nil && status == 200 {
+		if status, _, err := do(client, "GET", path, nil); err == nil && status == 200 {
 			return nil
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(2 * time.Millisecond)
 	}
-	return fmt.Errorf("server not ready")
+	return fmt.Errorf("server: no 200 from %s", path)
 }
 
 func do(client *fasthttp.HostClient, method, path string, body []byte) (int, []byte, error) {
