@@ -16,11 +16,11 @@ import (
 // paging read no records. Once in the index an entry is only replaced, never changed (form
 // aside, which is atomic), so a reader may keep one after releasing the lock.
 type entry struct {
-	id        string
+	data      string // the id, then the lower-case name, then the lower-case description
 	createdAt int64
-	text      string   // lower-case name followed by lower-case description
 	tags      []string // lower case, shared with the index's tag postings
-	nameLen   uint32   // text[:nameLen] is the name
+	idEnd     uint32   // data[:idEnd] is the id
+	nameEnd   uint32   // data[idEnd:nameEnd] is the name
 	slot      uint32   // the entry's number in the index's postings
 	// form says whether the stored bytes are exactly what encodeWorkflow writes for them, so
 	// that they can be served without decoding and encoding again. Records of an older file
@@ -35,15 +35,20 @@ const (
 	formOther
 )
 
+func (e *entry) id() string   { return e.data[:e.idEnd] }
+func (e *entry) name() string { return e.data[e.idEnd:e.nameEnd] }
+func (e *entry) desc() string { return e.data[e.nameEnd:] }
+
 // key is the id's bytes, shared with it: bbolt only reads keys.
-func (e *entry) key() []byte { return unsafe.Slice(unsafe.StringData(e.id), len(e.id)) }
+func (e *entry) key() []byte { return unsafe.Slice(unsafe.StringData(e.data), e.idEnd) }
 
-func (e *entry) name() string { return e.text[:e.nameLen] }
-func (e *entry) desc() string { return e.text[e.nameLen:] }
-
-// newEntry returns the index entry of the workflow id with summary sm.
-func newEntry(id string, sm *summary) *entry {
-	e := &entry{id: id, createdAt: sm.createdAt, text: sm.text, nameLen: uint32(len(sm.name)), tags: sm.tags}
+// newEntry returns the index entry of the workflow id with summary sm, copying its strings
+// into one; tags are the summary's tags, kept as they are.
+func newEntry(id string, sm *summary, tags []string) *entry {
+	b := make([]byte, 0, len(id)+len(sm.name)+len(sm.desc))
+	b = append(append(append(b, id...), sm.name...), sm.desc...)
+	e := &entry{data: unsafe.String(unsafe.SliceData(b), len(b)), createdAt: sm.createdAt, tags: tags,
+		idEnd: uint32(len(id)), nameEnd: uint32(len(id) + len(sm.name))}
 	if sm.flags&summaryCanonical != 0 {
 		e.form.Store(formCanonical)
 	}
@@ -74,7 +79,7 @@ func compareEntries(a, b *entry) int {
 	case a.createdAt > b.createdAt:
 		return 1
 	}
-	return strings.Compare(a.id, b.id)
+	return strings.Compare(a.id(), b.id())
 }
 
 // index orders every stored workflow by createdAt then id, and keeps postings that narrow a
@@ -100,40 +105,81 @@ type tagPosting struct {
 	slots []uint32
 }
 
-// intern returns the index's copy of tag b when it has one.
-func (x *index) intern(b []byte) string {
-	if p := x.tags[string(b)]; p != nil {
+// intern returns the index's copy of tag t, or a copy of t.
+func (x *index) intern(t string) string {
+	if p := x.tags[t]; p != nil {
 		return p.name
 	}
-	return string(b)
+	return strings.Clone(t)
 }
 
-// reset replaces the whole index; entries need not be sorted. Postings are sized exactly:
-// a first pass counts them.
+// reset replaces the whole index; entries need not be sorted. Each trigram's posting is
+// sized exactly, all carved from one array: a first pass numbers the trigrams and counts
+// their entries.
 func (x *index) reset(entries []*entry) {
 	slices.SortFunc(entries, compareEntries)
-	byID := make(map[string]*entry, len(entries))
-	counts := map[uint32]int32{}
-	var scratch []uint32
 	for i, e := range entries {
 		e.slot = uint32(i)
-		byID[e.id] = e
-		scratch = appendGrams(scratch[:0], e)
-		for _, g := range scratch {
-			counts[g]++
-		}
 	}
-	grams := make(map[uint32][]uint32, len(counts))
+	// The map by id is built meanwhile, on another core where there is one.
+	byID := make(map[string]*entry, len(entries))
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for _, e := range entries {
+			byID[e.id()] = e
+		}
+	})
+	dense := map[uint32]uint32{} // trigram → its number
+	var grams []uint32           // by number
+	var counts []uint32          // by number
+	size := 0
+	for _, e := range entries {
+		size += len(e.name()) + len(e.desc())
+	}
+	numbered := make([]uint32, 0, size) // every entry's trigrams' numbers, in entry order
+	ends := make([]int, len(entries))
+	// Neighbouring workflows share most trigrams: a small cache in front of the map saves
+	// most of its look-ups.
+	var cache [1 << 12]struct{ gram, number uint32 }
+	for i, e := range entries {
+		start := len(numbered)
+		numbered = appendGrams(numbered, e)
+		for j, g := range numbered[start:] {
+			c := &cache[(g*2654435761)>>20]
+			if c.gram != g || g == 0 {
+				d, ok := dense[g]
+				if !ok {
+					d = uint32(len(grams))
+					dense[g] = d
+					grams, counts = append(grams, g), append(counts, 0)
+				}
+				c.gram, c.number = g, d
+			}
+			counts[c.number]++
+			numbered[start+j] = c.number
+		}
+		ends[i] = len(numbered)
+	}
+	postings := make([][]uint32, len(grams))
+	all := make([]uint32, len(numbered))
+	off := 0
+	for d, n := range counts {
+		postings[d] = all[off : off : off+int(n)]
+		off += int(n)
+	}
+	start := 0
+	for i, end := range ends {
+		for _, d := range numbered[start:end] {
+			postings[d] = append(postings[d], uint32(i))
+		}
+		start = end
+	}
+	byGram := make(map[uint32][]uint32, len(grams))
+	for d, g := range grams {
+		byGram[g] = postings[d]
+	}
 	tags := map[string]*tagPosting{}
 	for _, e := range entries {
-		scratch = appendGrams(scratch[:0], e)
-		for _, g := range scratch {
-			p := grams[g]
-			if p == nil {
-				p = make([]uint32, 0, counts[g])
-			}
-			grams[g] = append(p, e.slot)
-		}
 		for i, t := range e.tags {
 			if slices.Contains(e.tags[:i], t) {
 				continue
@@ -147,9 +193,10 @@ func (x *index) reset(entries []*entry) {
 			p.slots = append(p.slots, e.slot)
 		}
 	}
+	wg.Wait()
 	x.mu.Lock()
 	x.order, x.byID, x.slots, x.free = entries, byID, slices.Clone(entries), nil
-	x.grams, x.tags = grams, tags
+	x.grams, x.tags = byGram, tags
 	x.mu.Unlock()
 }
 
@@ -215,11 +262,11 @@ func (x *index) setLocked(id string, e *entry) {
 func (x *index) replaceLocked(old, e *entry) {
 	e.slot = old.slot
 	x.slots[e.slot] = e
-	x.byID[e.id] = e
+	x.byID[e.id()] = e
 	if i, ok := slices.BinarySearchFunc(x.order, old, compareEntries); ok {
 		x.order[i] = e
 	}
-	if old.text != e.text || old.nameLen != e.nameLen {
+	if old.name() != e.name() || old.desc() != e.desc() {
 		was, is := appendGrams(nil, old), appendGrams(nil, e)
 		for _, g := range was {
 			if _, ok := slices.BinarySearch(is, g); !ok {
@@ -445,11 +492,15 @@ func (ws *Workflows) refresh(id string) {
 		if v == nil {
 			return nil
 		}
-		sm, err := decodeSummary([]byte(id), v, x.intern)
-		if err != nil {
+		var sm summary
+		if err := decodeSummary(&sm, []byte(id), v); err != nil {
 			return err
 		}
-		e = newEntry(id, sm)
+		var tags []string
+		for _, t := range sm.tags {
+			tags = append(tags, x.intern(t))
+		}
+		e = newEntry(id, &sm, tags)
 		return nil
 	})
 	if err != nil {

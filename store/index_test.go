@@ -272,9 +272,9 @@ func snapshotIndex(x *index) string {
 	defer x.mu.RUnlock()
 	var b strings.Builder
 	for _, e := range x.order {
-		fmt.Fprintf(&b, "%s %d %q %q %q\n", e.id, e.createdAt, e.name(), e.desc(), e.tags)
-		if x.byID[e.id] != e {
-			fmt.Fprintf(&b, "byID disagrees for %s\n", e.id)
+		fmt.Fprintf(&b, "%s %d %q %q %q\n", e.id(), e.createdAt, e.name(), e.desc(), e.tags)
+		if x.byID[e.id()] != e {
+			fmt.Fprintf(&b, "byID disagrees for %s\n", e.id())
 		}
 	}
 	if len(x.byID) != len(x.order) {

@@ -237,3 +237,19 @@ func measureScale(b *testing.B, n int) []scaleFigure {
 	add("after mix: file / (r+s)", "x", float64(fileSize(b, s))/float64(records+summaries))
 	return figs
 }
+
+// BenchmarkOpen100k is Open of a file holding 100,000 workflows: the summaries read and the
+// index built.
+func BenchmarkOpen100k(b *testing.B) {
+	path := filepath.Join(b.TempDir(), FileName)
+	s, err := Open(path, Options{})
+	must(b, err)
+	seed(b, s, 100_000)
+	must(b, s.Close())
+	b.ReportAllocs()
+	for b.Loop() {
+		s, err := Open(path, Options{})
+		must(b, err)
+		must(b, s.Close())
+	}
+}

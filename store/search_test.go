@@ -2,6 +2,7 @@ package store
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -178,5 +179,60 @@ func compareQueries(t *testing.T, s *Store, r *rand.Rand) {
 		if ids, total := listIDs(t, s, q); ids != wantIDs || total != wantTotal {
 			t.Fatalf("%q: index gave %q (%d), scan %q (%d)", fmt.Sprintf("%+v", q), ids, total, wantIDs, wantTotal)
 		}
+	}
+}
+
+// TestOpenReadsSummariesOnly opens a file of an older version (records, no summaries), which
+// builds the summaries once, then spoils every record's body: the next Open still succeeds
+// with the same counts and index, since it reads no record, and only serving one notices.
+func TestOpenReadsSummariesOnly(t *testing.T) {
+	s := openUnchecked(t)
+	for i := range 20 {
+		w := sample(fmt.Sprintf("w-%02d", i), i%4, int64(i))
+		if i%5 == 0 {
+			w.Metadata.Description = "Quarterly"
+		}
+		must(t, s.Workflows.Create(w))
+	}
+	asOlderFile(t, s)
+	s = reopen(t, s)
+	wantStats, err := s.Stats()
+	must(t, err)
+	wantIDs, wantTotal := listIDs(t, s, ListQuery{Search: "quarterly", Offset: 1})
+	if wantIDs != "w-05,w-10,w-15" || wantTotal != 4 || wantStats.WorkflowCount != 20 || wantStats.NodeCount != 30 {
+		t.Fatalf("after building the summaries: %q %d %+v", wantIDs, wantTotal, wantStats)
+	}
+	must(t, s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketWorkflows)
+		var keys [][]byte
+		must(t, b.ForEach(func(k, _ []byte) error { keys = append(keys, k); return nil }))
+		for _, k := range keys {
+			if err := b.Put(k, []byte("not a workflow")); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+	s = reopen(t, s)
+	defer func() { must(t, s.Close()) }()
+	st, err := s.Stats()
+	must(t, err)
+	st.FileSizeBytes = wantStats.FileSizeBytes
+	if st != wantStats {
+		t.Errorf("counts %+v, want %+v", st, wantStats)
+	}
+	var page []string
+	total, err := s.Workflows.page(ListQuery{Search: "QUARTERLY", Offset: 1}, func(p []*entry) error {
+		for _, e := range p {
+			page = append(page, e.id())
+		}
+		return nil
+	})
+	must(t, err)
+	if ids := strings.Join(page, ","); ids != wantIDs || total != wantTotal {
+		t.Errorf("index after reopening: %q %d, want %q %d", ids, total, wantIDs, wantTotal)
+	}
+	if _, err := s.Workflows.AppendJSON(nil, "w-05"); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("serving a spoilt record: %v", err)
 	}
 }

@@ -39,15 +39,15 @@ type summary struct {
 	edges     int
 	name      string // lower case
 	desc      string // lower case
-	text      string // name then desc, in one string
 	tags      []string
+	rawTags   []byte // decoded summaries only: the encoded tags
 }
 
 // summarize returns the summary of a workflow with metadata m and the counts; canonical says
 // whether its record is encodeWorkflow's output.
 func summarize(m *workflow.Metadata, nodes, edges int, canonical bool) *summary {
-	sm := &summary{createdAt: m.CreatedAt, nodes: nodes, edges: edges}
-	sm.setText(strings.ToLower(m.Name), strings.ToLower(m.Description))
+	sm := &summary{createdAt: m.CreatedAt, nodes: nodes, edges: edges,
+		name: strings.ToLower(m.Name), desc: strings.ToLower(m.Description)}
 	if canonical {
 		sm.flags = summaryCanonical
 	}
@@ -58,12 +58,6 @@ func summarize(m *workflow.Metadata, nodes, edges int, canonical bool) *summary 
 		}
 	}
 	return sm
-}
-
-// setText sets name and desc as the two parts of one string, text.
-func (sm *summary) setText(name, desc string) {
-	sm.text = name + desc
-	sm.name, sm.desc = sm.text[:len(name)], sm.text[len(name):]
 }
 
 // appendTo appends the summary's encoding: version, flags, then varints and length-prefixed
@@ -126,37 +120,33 @@ func (r *summaryReader) bytes() []byte {
 	return b
 }
 
-// decodeSummary decodes a stored summary; intern, when set, supplies the tags' strings.
-func decodeSummary(id, v []byte, intern func([]byte) string) (*summary, error) {
+// decodeSummary decodes a stored summary into sm, reusing its tags' slice. Its strings
+// point into v, so they last only as long as the transaction; rawTags is the tags' encoding,
+// the same for equal lists.
+func decodeSummary(sm *summary, id, v []byte) error {
 	if len(v) < 2 || v[0] != summaryVersion {
-		return nil, fmt.Errorf("%w: summary of workflow %q: unknown version", ErrCorrupt, id)
+		return fmt.Errorf("%w: summary of workflow %q: unknown version", ErrCorrupt, id)
 	}
 	r := summaryReader{b: v[2:]}
-	sm := &summary{flags: v[1], createdAt: r.varint(), nodes: int(r.uvarint()), edges: int(r.uvarint())}
-	name, desc := r.bytes(), r.bytes()
-	text := make([]byte, 0, len(name)+len(desc))
-	text = append(append(text, name...), desc...)
-	sm.text = unsafe.String(unsafe.SliceData(text), len(text)) // text is never written again
-	sm.name, sm.desc = sm.text[:len(name)], sm.text[len(name):]
+	sm.flags, sm.createdAt, sm.nodes, sm.edges = v[1], r.varint(), int(r.uvarint()), int(r.uvarint())
+	sm.name, sm.desc = view(r.bytes()), view(r.bytes())
+	sm.rawTags = r.b
 	n := r.uvarint()
 	if n > uint64(len(r.b)) {
 		r.err = errSummary
 	}
-	if r.err == nil && n > 0 {
-		sm.tags = make([]string, n)
-		for i := range sm.tags {
-			if b := r.bytes(); intern != nil {
-				sm.tags[i] = intern(b)
-			} else {
-				sm.tags[i] = string(b)
-			}
-		}
+	sm.tags = sm.tags[:0]
+	for i := uint64(0); i < n && r.err == nil; i++ {
+		sm.tags = append(sm.tags, view(r.bytes()))
 	}
 	if r.err != nil || len(r.b) != 0 {
-		return nil, fmt.Errorf("%w: summary of workflow %q: %v", ErrCorrupt, id, errSummary)
+		return fmt.Errorf("%w: summary of workflow %q: %v", ErrCorrupt, id, errSummary)
 	}
-	return sm, nil
+	return nil
 }
+
+// view is b as a string, sharing its bytes.
+func view(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 // fillAppend is the fill used for buckets whose keys mostly arrive in order (workflow ids
 // begin with their creation time): pages are filled before they split, not half-filled as

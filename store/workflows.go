@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -87,8 +88,8 @@ func (ws *Workflows) Create(wf *workflow.Workflow) error {
 func storedShape(tx *bolt.Tx, key []byte) (*shape, error) {
 	records, summaries := tx.Bucket(bucketWorkflows), tx.Bucket(bucketSummaries)
 	if v := summaries.Get(key); v != nil {
-		sm, err := decodeSummary(key, v, nil)
-		if err != nil {
+		var sm summary
+		if err := decodeSummary(&sm, key, v); err != nil {
 			return nil, err
 		}
 		return &shape{nodes: sm.nodes, edges: sm.edges}, nil
@@ -214,22 +215,23 @@ func (s *Store) scan() ([]int, error) {
 	var nodeCounts []int
 	var entries []*entry
 	var c Stats
-	tags := map[string]string{}
-	intern := func(b []byte) string {
-		if t, ok := tags[string(b)]; ok {
-			return t
-		}
-		t := string(b)
-		tags[t] = t
-		return t
-	}
+	// Most workflows share their list of tags with others: each distinct list is kept once.
+	lists := map[string][]string{}
 	err := s.readTx(func(tx *bolt.Tx) error {
+		var sm summary
 		err := tx.Bucket(bucketSummaries).ForEach(func(k, v []byte) error {
-			sm, err := decodeSummary(k, v, intern)
-			if err != nil {
+			if err := decodeSummary(&sm, k, v); err != nil {
 				return err
 			}
-			entries = append(entries, newEntry(string(k), sm))
+			tags, ok := lists[string(sm.rawTags)]
+			if !ok && len(sm.tags) > 0 {
+				tags = make([]string, len(sm.tags))
+				for i, t := range sm.tags {
+					tags[i] = strings.Clone(t)
+				}
+				lists[string(sm.rawTags)] = tags
+			}
+			entries = append(entries, newEntry(view(k), &sm, tags))
 			c.WorkflowCount++
 			c.NodeCount += sm.nodes
 			c.EdgeCount += sm.edges
@@ -254,5 +256,6 @@ func (s *Store) scan() ([]int, error) {
 	}
 	s.counts = c
 	s.Workflows.idx.reset(entries)
+	s.releaseMapped()
 	return nodeCounts, nil
 }
