@@ -56,7 +56,8 @@ func startBinary(t *testing.T, args ...string) *gfBinary {
 func binaryEnv() []string {
 	read := set("GEMINI_FLOW_ADDR", "PORT", "GEMINI_FLOW_DATA_DIR", "API_KEY", "METRICS_KEY", "CORS_ORIGINS",
 		"RATE_LIMIT", "HISTORY_INTERVAL", "HISTORY_RETENTION", "PUSH_URL", "PUSH_INTERVAL", "GEMINI_BASE_URL",
-		"GEMINI_MODEL", "GEMINI_API_KEY", "GOOGLE_AI_API_KEY", "LOG_FORMAT", "LOG_LEVEL", "MAX_NODES", "MAX_EDGES")
+		"GEMINI_MODEL", "GEMINI_API_KEY", "GOOGLE_AI_API_KEY", "LOG_FORMAT", "LOG_LEVEL", "MAX_NODES", "MAX_EDGES",
+		"RULES_FILE", "ALERTMANAGER_URL", "ALERT_WEBHOOK_URL")
 	var env []string
 	for _, kv := range os.Environ() {
 		if k, _, _ := strings.Cut(kv, "="); !read[k] {

@@ -4,7 +4,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql"
+	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/gemini-flow/gemini-flow/history"
 	"github.com/gemini-flow/gemini-flow/rules"
@@ -22,4 +24,12 @@ func newManager(t *testing.T, db *history.DB, srcs []rules.Source, interval time
 		t.Fatal(err)
 	}
 	return m
+}
+
+func mustLabels(s string) labels.Labels {
+	ls, err := parser.NewParser(parser.Options{}).ParseMetric(s)
+	if err != nil {
+		panic(err)
+	}
+	return ls
 }

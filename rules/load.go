@@ -1,10 +1,13 @@
 package rules
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
 	"os"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -12,6 +15,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/rulefmt"
 	"github.com/prometheus/prometheus/promql/parser"
+	"go.yaml.in/yaml/v3"
 )
 
 // Source is one rule file in Prometheus's format: the name it is reported under, and its bytes.
@@ -27,7 +31,7 @@ func parseSources(srcs []Source, defaultInterval time.Duration, p parser.Parser,
 	for _, src := range srcs {
 		rgs, errs := rulefmt.Parse(src.Data, false, model.UTF8Validation, p, log)
 		if len(errs) > 0 {
-			return nil, fileError(src.File, errs)
+			return nil, fileError(src, errs)
 		}
 		for _, rg := range rgs.Groups {
 			g, err := buildGroup(src.File, rg, defaultInterval, p, log)
@@ -40,13 +44,81 @@ func parseSources(srcs []Source, defaultInterval time.Duration, p parser.Parser,
 	return groups, nil
 }
 
-// fileError is the first of errs, prefixed with the file, on one line.
-func fileError(file string, errs []error) error {
-	err := fmt.Errorf("%s: %s", file, strings.Join(strings.Fields(errs[0].Error()), " "))
-	if len(errs) > 1 {
-		err = fmt.Errorf("%w (and %d more)", err, len(errs)-1)
+// fileError is the first of errs on one line, as file:line: message. rulefmt gives some
+// errors no line (template problems) or line 0 (a repeated group); those are found in
+// the file's YAML.
+func fileError(src Source, errs []error) error {
+	msg := strings.Join(strings.Fields(errs[0].Error()), " ")
+	line := 0
+	if m := leadingPos.FindStringSubmatch(msg); m != nil {
+		line, _ = strconv.Atoi(m[1])
+		msg = msg[len(m[0]):]
+	} else if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		line, _ = strconv.Atoi(m[1])
+		msg = "yaml:" + msg[len(m[0]):]
 	}
-	return err
+	if line == 0 {
+		line = locate(src.Data, errs[0], msg)
+	}
+	if len(errs) > 1 {
+		msg += fmt.Sprintf(" (and %d more)", len(errs)-1)
+	}
+	if line > 0 {
+		return fmt.Errorf("%s:%d: %s", src.File, line, msg)
+	}
+	return fmt.Errorf("%s: %s", src.File, msg)
+}
+
+var (
+	leadingPos = regexp.MustCompile(`^(\d+):\d+: `)
+	yamlLine   = regexp.MustCompile(`^yaml: line (\d+):`)
+	repeated   = regexp.MustCompile(`^groupname: "(.*)" is repeated`)
+)
+
+// locate finds the line of the group or rule an error names, or 0.
+func locate(data []byte, err error, msg string) int {
+	var doc yaml.Node
+	if yaml.Unmarshal(data, &doc) != nil || len(doc.Content) == 0 {
+		return 0
+	}
+	groups := mapValue(doc.Content[0], "groups")
+	if groups == nil {
+		return 0
+	}
+	var rerr *rulefmt.Error
+	dup := repeated.FindStringSubmatch(msg)
+	seen := 0
+	for _, g := range groups.Content {
+		name := mapValue(g, "name")
+		if name == nil {
+			continue
+		}
+		switch {
+		case dup != nil && name.Value == dup[1]:
+			if seen++; seen == 2 {
+				return g.Line
+			}
+		case errors.As(err, &rerr) && name.Value == rerr.Group:
+			if rs := mapValue(g, "rules"); rs != nil && rerr.Rule >= 1 && rerr.Rule <= len(rs.Content) {
+				return rs.Content[rerr.Rule-1].Line
+			}
+			return g.Line
+		}
+	}
+	return 0
+}
+
+// mapValue is the value of key in a YAML mapping node, or nil.
+func mapValue(n *yaml.Node, key string) *yaml.Node {
+	if n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
 }
 
 func buildGroup(file string, rg rulefmt.RuleGroup, defaultInterval time.Duration, p parser.Parser, log *slog.Logger) (*Group, error) {

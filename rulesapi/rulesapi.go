@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/valyala/fasthttp"
 
 	"github.com/gemini-flow/gemini-flow/rules"
@@ -36,19 +37,19 @@ type Alert struct {
 
 // Rule is an alerting or a recording rule of /api/v1/rules; the fields of the other kind stay out.
 type Rule struct {
-	State          string        `json:"state,omitempty"`
-	Name           string        `json:"name"`
-	Query          string        `json:"query"`
-	Duration       *float64      `json:"duration,omitempty"`
-	KeepFiringFor  *float64      `json:"keepFiringFor,omitempty"`
-	Labels         labels.Labels `json:"labels"`
-	Annotations    labels.Labels `json:"annotations,omitempty"`
-	Alerts         []Alert       `json:"alerts,omitempty"`
-	Health         rules.Health  `json:"health"`
-	LastError      string        `json:"lastError,omitempty"`
-	EvaluationTime float64       `json:"evaluationTime"`
-	LastEvaluation time.Time     `json:"lastEvaluation"`
-	Type           string        `json:"type"`
+	State          string         `json:"state,omitempty"`
+	Name           string         `json:"name"`
+	Query          string         `json:"query"`
+	Duration       *float64       `json:"duration,omitempty"`
+	KeepFiringFor  *float64       `json:"keepFiringFor,omitempty"`
+	Labels         labels.Labels  `json:"labels"`
+	Annotations    *labels.Labels `json:"annotations,omitempty"`
+	Alerts         []Alert        `json:"alerts,omitempty"`
+	Health         rules.Health   `json:"health"`
+	LastError      string         `json:"lastError,omitempty"`
+	EvaluationTime float64        `json:"evaluationTime"`
+	LastEvaluation time.Time      `json:"lastEvaluation"`
+	Type           string         `json:"type"`
 }
 
 // Group is one rule group of /api/v1/rules.
@@ -87,6 +88,15 @@ func (a *API) Rules(ctx *fasthttp.RequestCtx) {
 		}
 		exclude = b
 	}
+	var matchers [][]*labels.Matcher
+	for _, m := range ctx.QueryArgs().PeekMulti("match[]") {
+		ms, err := selectorParser.ParseMetricSelector(string(m))
+		if err != nil {
+			writeError(ctx, "bad_data", "match[]: "+err.Error())
+			return
+		}
+		matchers = append(matchers, ms)
+	}
 	groups := []Group{}
 	for _, g := range a.groups() {
 		last, d := g.LastEvaluation()
@@ -94,7 +104,7 @@ func (a *API) Rules(ctx *fasthttp.RequestCtx) {
 			EvaluationTime: d.Seconds(), LastEvaluation: last}
 		for _, r := range g.Rules() {
 			rule, ok := ruleOf(r, exclude)
-			if ok && (typ == "" || (typ == filterAlert) == (rule.Type == typeAlerting)) {
+			if ok && (typ == "" || (typ == filterAlert) == (rule.Type == typeAlerting)) && matchesAny(r.Labels(), matchers) {
 				out.Rules = append(out.Rules, rule)
 			}
 		}
@@ -125,6 +135,27 @@ func (a *API) groups() []*rules.Group {
 	return a.m.Groups()
 }
 
+// matchesAny reports whether a rule's labels match one of the match[] selectors, as
+// Prometheus filters rules; without selectors every rule matches.
+func matchesAny(ls labels.Labels, selectors [][]*labels.Matcher) bool {
+	if len(selectors) == 0 {
+		return true
+	}
+	for _, sel := range selectors {
+		ok := true
+		for _, m := range sel {
+			if !m.Matches(ls.Get(m.Name)) {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}
+
 func ruleOf(r rules.Rule, excludeAlerts bool) (Rule, bool) {
 	st := r.Status()
 	out := Rule{Name: r.Name(), Query: r.Query(), Labels: r.Labels(), Health: st.Health, LastError: st.LastError,
@@ -132,7 +163,8 @@ func ruleOf(r rules.Rule, excludeAlerts bool) (Rule, bool) {
 	switch r := r.(type) {
 	case *rules.AlertingRule:
 		hold, keep := r.HoldDuration().Seconds(), r.KeepFiringFor().Seconds()
-		out.Type, out.State, out.Duration, out.KeepFiringFor, out.Annotations = typeAlerting, r.State().String(), &hold, &keep, r.Annotations()
+		ann := r.Annotations()
+		out.Type, out.State, out.Duration, out.KeepFiringFor, out.Annotations = typeAlerting, r.State().String(), &hold, &keep, &ann
 		out.Alerts = []Alert{}
 		if !excludeAlerts {
 			out.Alerts = alertsOf(r)
@@ -188,3 +220,6 @@ func writeError(ctx *fasthttp.RequestCtx, errType, msg string) {
 	ctx.SetContentType("application/json")
 	ctx.SetBody(b)
 }
+
+// selectorParser reads match[] selectors.
+var selectorParser = parser.NewParser(parser.Options{})
