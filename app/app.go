@@ -85,12 +85,13 @@ func Open(cfg Config) (a *App, err error) {
 	}
 	a = &App{cfg: cfg, log: cfg.Logger}
 	a.Metrics = monitoring.New(monitoring.Options{Version: cfg.Version, Revision: cfg.Revision})
+	built := a // an error return sets a to nil
 	defer func() {
 		if err != nil {
-			if a.ln != nil {
-				a.ln.Close()
+			if built.ln != nil {
+				built.ln.Close()
 			}
-			a.close()
+			built.close()
 		}
 	}()
 
