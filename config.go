@@ -30,6 +30,7 @@ type config struct {
 	HistoryRetention time.Duration
 	PushURL          string
 	PushInterval     time.Duration
+	RemoteWrite      remoteWriteConfig
 	GeminiBaseURL    string
 	GeminiModel      string
 	GeminiAPIKey     string
@@ -70,6 +71,9 @@ var options = []option{
 	{"history-retention", "HISTORY_RETENTION", "168h", "how long metric history is kept"},
 	{"push-url", "PUSH_URL", "", "VictoriaMetrics import URL to push metrics to, e.g. http://127.0.0.1:8428/api/v1/import/prometheus"},
 	{"push-interval", "PUSH_INTERVAL", "15s", "interval between metric pushes"},
+	{"remote-write-url", "REMOTE_WRITE_URL", "", "Prometheus remote-write receivers of every history sample, repeatable or comma-separated"},
+	{"remote-write-interval", "REMOTE_WRITE_INTERVAL", "", "how often new history samples are remote written (default: the history interval)"},
+	{"remote-write-queue", "REMOTE_WRITE_QUEUE", "1000000", "samples held per remote-write receiver while it is down; beyond, the oldest are dropped and counted"},
 	{"gemini-base-url", "GEMINI_BASE_URL", "https://generativelanguage.googleapis.com", "Gemini API base URL"},
 	{"gemini-model", "GEMINI_MODEL", "gemini-2.0-flash", "Gemini model"},
 	{"log-format", "LOG_FORMAT", "", "text or json (default: text on a terminal, else json)"},
@@ -93,7 +97,7 @@ var options = []option{
 }
 
 // repeatable options may be given more than once; their values join as a comma list.
-var repeatable = map[string]bool{"rules-file": true, "alertmanager-url": true, "alert-webhook-url": true}
+var repeatable = map[string]bool{"rules-file": true, "alertmanager-url": true, "alert-webhook-url": true, "remote-write-url": true}
 
 // listFlag collects the values of a repeatable flag.
 type listFlag struct{ values []string }
@@ -208,6 +212,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer, st
 	if c.PushURL != "" && !strings.HasPrefix(c.PushURL, "http://") && !strings.HasPrefix(c.PushURL, "https://") {
 		return c, bad("push-url", c.PushURL, errors.New("must be an http:// or https:// URL"))
 	}
+	if c.RemoteWrite, err = parseRemoteWrite(get, c.HistoryInterval); err != nil {
+		return c, err
+	}
 	c.GeminiBaseURL = strings.TrimRight(get("gemini-base-url"), "/")
 	c.GeminiModel = get("gemini-model")
 	c.GeminiAPIKey = getenv("GEMINI_API_KEY")
@@ -311,6 +318,44 @@ func (c *config) parseAlerting(get func(string) string) error {
 		}
 	}
 	return nil
+}
+
+// remoteWriteConfig is where and how often the history's samples are remote written.
+type remoteWriteConfig struct {
+	URLs     []string
+	Interval time.Duration // 0: the history interval
+	Queue    int           // samples per receiver
+}
+
+// parseRemoteWrite reads the remote-write options; remote write reads the history, so it
+// needs the history on.
+func parseRemoteWrite(get func(string) string, historyInterval time.Duration) (remoteWriteConfig, error) {
+	var rw remoteWriteConfig
+	bad := func(name, value string, why string) error {
+		return &usageError{fmt.Sprintf("invalid value %q for --%s: %s", value, name, why)}
+	}
+	rw.URLs = splitList(get("remote-write-url"))
+	for _, u := range rw.URLs {
+		if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+			return rw, bad("remote-write-url", u, "must be an http:// or https:// URL")
+		}
+	}
+	if len(rw.URLs) > 0 && historyInterval == 0 {
+		return rw, bad("remote-write-url", get("remote-write-url"), "needs the history on (history interval > 0)")
+	}
+	if v := get("remote-write-interval"); v != "" {
+		d, err := parseDuration(v, false)
+		if err != nil {
+			return rw, bad("remote-write-interval", v, err.Error())
+		}
+		rw.Interval = d
+	}
+	n, err := nonNegativeInt(get("remote-write-queue"))
+	if err != nil || n == 0 {
+		return rw, bad("remote-write-queue", get("remote-write-queue"), "must be a positive whole number")
+	}
+	rw.Queue = n
+	return rw, nil
 }
 
 // lookup reads an environment variable, treating empty as unset.

@@ -81,6 +81,32 @@ func TestParseConfig(t *testing.T) {
 				}
 			},
 		},
+		{
+			name: "remote write: repeated flag, interval from the history",
+			args: []string{"--data-dir", dir, "--history-interval", "2s", "--remote-write-url", "http://a:9090/api/v1/write", "--remote-write-url", "http://b:8428/api/v1/write"},
+			env:  env("REMOTE_WRITE_URL", "http://ignored/"),
+			check: func(t *testing.T, c config) {
+				rw := c.RemoteWrite
+				if len(rw.URLs) != 2 || rw.URLs[1] != "http://b:8428/api/v1/write" || rw.Interval != 0 || rw.Queue != 1_000_000 {
+					t.Fatalf("remote write: %+v", rw)
+				}
+			},
+		},
+		{
+			name: "remote write from the environment",
+			args: []string{"--data-dir", dir},
+			env:  env("REMOTE_WRITE_URL", "http://a/w, http://b/w", "REMOTE_WRITE_INTERVAL", "30s", "REMOTE_WRITE_QUEUE", "500"),
+			check: func(t *testing.T, c config) {
+				rw := c.RemoteWrite
+				if len(rw.URLs) != 2 || rw.Interval != 30*time.Second || rw.Queue != 500 {
+					t.Fatalf("remote write: %+v", rw)
+				}
+			},
+		},
+		{name: "remote write needs the history", args: []string{"--data-dir", dir, "--history-interval", "0", "--remote-write-url", "http://a/w"}, env: env(), err: "--remote-write-url"},
+		{name: "remote write url scheme", args: []string{"--data-dir", dir, "--remote-write-url", "ftp://a/w"}, env: env(), err: "--remote-write-url"},
+		{name: "remote write queue", args: []string{"--data-dir", dir, "--remote-write-queue", "0"}, env: env(), err: "--remote-write-queue"},
+		{name: "remote write interval", args: []string{"--data-dir", dir, "--remote-write-interval", "-1s"}, env: env(), err: "--remote-write-interval"},
 		{name: "bad duration", args: []string{"--data-dir", dir, "--history-interval", "soon"}, env: env(), err: "--history-interval"},
 		{name: "bad env duration names the flag", args: []string{"--data-dir", dir}, env: env("PUSH_INTERVAL", "-1s"), err: "--push-interval"},
 		{name: "port out of range", args: []string{"--data-dir", dir, "--addr", "127.0.0.1:70000"}, env: env(), err: "--addr"},

@@ -17,6 +17,7 @@ import (
 	"github.com/gemini-flow/gemini-flow/monitoring"
 	"github.com/gemini-flow/gemini-flow/notify"
 	"github.com/gemini-flow/gemini-flow/promapi"
+	"github.com/gemini-flow/gemini-flow/remotewrite"
 	"github.com/gemini-flow/gemini-flow/rules"
 	"github.com/gemini-flow/gemini-flow/rulesapi"
 	"github.com/gemini-flow/gemini-flow/server"
@@ -30,33 +31,36 @@ const shutdownTimeout = 10 * time.Second
 
 // Config is everything the stack is built from; the binary fills it from flags.
 type Config struct {
-	Addr              string // listen address; port 0 picks a free one (see App.Addr)
-	DataDir           string // holds gemini-flow.db and history.db
-	Version, Revision string
-	APIKeys           []string
-	MetricsKey        string
-	CORSOrigins       []string
-	AllowedHosts      []string      // Host names answered besides loopback ones
-	MaxConns          int           // open connections in total; 0: the server's default
-	MaxConnsPerIP     int           // open connections from one address; 0: the server's default
-	WriteTimeout      time.Duration // a response write stalled longer is cut; 0: the server's default
-	WSMaxClients      int           // WebSocket clients at once; 0: the hub's default
-	RateLimit         int           // requests per minute per client IP on /api/*; 0 = off
-	HistoryInterval   time.Duration // 0: history off
-	HistoryRetention  time.Duration
-	PushURL           string
-	PushInterval      time.Duration
-	GeminiBaseURL     string
-	GeminiModel       string
-	GeminiAPIKey      string
-	GeminiTimeout     time.Duration // 0: 30 s
-	Limits            workflow.Limits
-	RuleSources       []rules.Source    // rule files to evaluate on the history; nil: off
-	AlertmanagerURLs  []string          // Alertmanagers the alerts go to
-	WebhookURLs       []string          // receivers of Alertmanager's webhook payload
-	QueryLimits       promapi.Limits    // zero fields take promapi.DefaultLimits
-	Flags             map[string]string // shown by /api/v1/status/flags
-	Logger            *slog.Logger      // nil: slog.Default()
+	Addr                string // listen address; port 0 picks a free one (see App.Addr)
+	DataDir             string // holds gemini-flow.db and history.db
+	Version, Revision   string
+	APIKeys             []string
+	MetricsKey          string
+	CORSOrigins         []string
+	AllowedHosts        []string      // Host names answered besides loopback ones
+	MaxConns            int           // open connections in total; 0: the server's default
+	MaxConnsPerIP       int           // open connections from one address; 0: the server's default
+	WriteTimeout        time.Duration // a response write stalled longer is cut; 0: the server's default
+	WSMaxClients        int           // WebSocket clients at once; 0: the hub's default
+	RateLimit           int           // requests per minute per client IP on /api/*; 0 = off
+	HistoryInterval     time.Duration // 0: history off
+	HistoryRetention    time.Duration
+	PushURL             string
+	PushInterval        time.Duration
+	GeminiBaseURL       string
+	GeminiModel         string
+	GeminiAPIKey        string
+	GeminiTimeout       time.Duration // 0: 30 s
+	Limits              workflow.Limits
+	RuleSources         []rules.Source    // rule files to evaluate on the history; nil: off
+	AlertmanagerURLs    []string          // Alertmanagers the alerts go to
+	WebhookURLs         []string          // receivers of Alertmanager's webhook payload
+	RemoteWriteURLs     []string          // remote-write receivers of every history sample
+	RemoteWriteInterval time.Duration     // 0: the history interval
+	RemoteWriteQueue    int               // samples held per receiver; 0: remotewrite's default
+	QueryLimits         promapi.Limits    // zero fields take promapi.DefaultLimits
+	Flags               map[string]string // shown by /api/v1/status/flags
+	Logger              *slog.Logger      // nil: slog.Default()
 }
 
 // App is the built stack: every part open, nothing running until Run.
@@ -73,6 +77,8 @@ type App struct {
 	log      *slog.Logger
 	ln       net.Listener
 	notifier *notify.Notifier
+
+	remoteWrite *remotewrite.Writer // nil without receivers
 }
 
 // Open builds the stack and binds its listener; on error everything it opened is closed.
@@ -129,6 +135,9 @@ func Open(cfg Config) (a *App, err error) {
 	if err := a.openRules(engine); err != nil {
 		return nil, err
 	}
+	if err := a.openRemoteWrite(); err != nil {
+		return nil, err
+	}
 
 	a.Server = server.New(server.Config{
 		Version:       cfg.Version,
@@ -181,6 +190,7 @@ func (a *App) Run(ctx context.Context) error {
 		close(histDone)
 	}
 	rulesDone := a.runRules(bg)
+	remoteWriteDone := a.runRemoteWrite(bg)
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- a.Server.Serve(a.ln) }()
@@ -202,6 +212,7 @@ func (a *App) Run(ctx context.Context) error {
 	stop()
 	<-histDone
 	<-rulesDone
+	<-remoteWriteDone
 	a.Metrics.WaitPush()
 	return errors.Join(err, a.close())
 }

@@ -24,6 +24,18 @@ func (d *DB) Metadata() map[string][]Metadata {
 	return out
 }
 
+// FamilyMetadata returns the metadata of one metric family, by the name its TYPE line
+// gave; ok is false for a family the exposition never described.
+func (d *DB) FamilyMetadata(name string) (m Metadata, ok bool) {
+	d.mu.Lock()
+	m, ok = d.meta[name]
+	d.mu.Unlock()
+	if ok && m.Type == "" {
+		m.Type = "unknown"
+	}
+	return m, ok
+}
+
 // The setters compare before storing so a steady exposition allocates nothing.
 func (d *DB) setHelp(name, help []byte) {
 	m := d.meta[string(name)]

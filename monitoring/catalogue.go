@@ -53,6 +53,10 @@ const (
 	famNotificationsDropped
 	famNotificationsQueueLength
 	famNotificationsQueueCapacity
+	famRemoteWriteSent
+	famRemoteWriteDropped
+	famRemoteWriteRetries
+	famRemoteWriteQueue
 
 	famProcCPUUser
 	famProcCPUSystem
@@ -117,6 +121,14 @@ var catalogue = [numFamilies]Family{
 	famHistoryBytes:            {"gemini_flow_history_bytes", "Size of the built-in metric history on disk in bytes", TypeGauge, nil, nil},
 	famHistoryLastSample:       {"gemini_flow_history_last_sample_timestamp_seconds", "Unix time of the last sample appended to the built-in metric history in seconds", TypeGauge, nil, nil},
 	famHistoryCheckpointErrors: {"gemini_flow_history_checkpoint_errors_total", "Total number of failed checkpoints of the built-in metric history", TypeCounter, nil, nil},
+	famRemoteWriteSent: {"gemini_flow_remote_write_samples_sent_total", "Total number of history samples accepted by a remote-write receiver", TypeCounter,
+		[]string{"url"}, nil},
+	famRemoteWriteDropped: {"gemini_flow_remote_write_samples_dropped_total", "Total number of history samples a remote write gave up on, by reason", TypeCounter,
+		[]string{"url", "reason"}, nil},
+	famRemoteWriteRetries: {"gemini_flow_remote_write_retries_total", "Total number of remote-write requests retried after a 5xx, a 429 or a transport error", TypeCounter,
+		[]string{"url"}, nil},
+	famRemoteWriteQueue: {"gemini_flow_remote_write_queue_samples", "Number of history samples waiting to be remote written", TypeGauge,
+		[]string{"url"}, nil},
 
 	// Built-in rule evaluation and notifications, named as Prometheus's own under the prefix.
 	famRuleGroupLastDuration:      {"gemini_flow_rule_group_last_duration_seconds", "Duration of the last rule group evaluation in seconds", TypeGauge, []string{"rule_group"}, nil},

@@ -67,6 +67,7 @@ func New(opts Options) *Registry {
 		famRuleGroupLastDuration, famRuleGroupLastEvaluation, famRuleEvaluations, famRuleEvaluationFailures,
 		famAlerts, famNotificationsSent, famNotificationsErrors, famNotificationsDropped,
 		famNotificationsQueueLength, famNotificationsQueueCapacity,
+		famRemoteWriteSent, famRemoteWriteDropped, famRemoteWriteRetries, famRemoteWriteQueue,
 	} {
 		r.sets[fam] = metrics.NewSet()
 	}

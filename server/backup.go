@@ -2,6 +2,7 @@ package server
 
 import (
 	"bufio"
+	"io"
 	"net/http"
 	"time"
 
@@ -12,10 +13,26 @@ func (s *Server) bindBackup() {
 	s.handleRaw(http.MethodGet, "/api/admin/backup", s.backup)
 }
 
-// backup streams a consistent copy of the database while the server keeps serving; the auth
-// middleware already required a key when keys are configured.
+// backup streams a consistent copy of a database while the server keeps serving: the app's
+// (?db=app, the default) or the metric history's (?db=history); the auth middleware already
+// required a key when keys are configured.
 func (s *Server) backup(ctx *fasthttp.RequestCtx) {
-	name := "gemini-flow-" + time.Now().UTC().Format("20060102T150405Z") + ".db"
+	var write func(io.Writer) (int64, error)
+	prefix := "gemini-flow-"
+	switch db := string(ctx.QueryArgs().Peek("db")); db {
+	case "", "app":
+		write = s.deps.Store.Backup
+	case "history":
+		if s.deps.History == nil {
+			s.writeError(ctx, errConflict("the metrics history is turned off (history interval 0)"))
+			return
+		}
+		write, prefix = s.deps.History.Backup, "history-"
+	default:
+		s.writeError(ctx, errProblem("db", `db must be "app" or "history"`))
+		return
+	}
+	name := prefix + time.Now().UTC().Format("20060102T150405Z") + ".db"
 	ctx.SetStatusCode(http.StatusOK)
 	ctx.SetContentType("application/octet-stream")
 	ctx.Response.Header.Set(fasthttp.HeaderContentDisposition, `attachment; filename="`+name+`"`)
@@ -25,7 +42,7 @@ func (s *Server) backup(ctx *fasthttp.RequestCtx) {
 	// backup may take as long as it needs while a client that stops reading is cut.
 	_ = ctx.SetWriteDeadline(time.Now().Add(stall))
 	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
-		n, err := s.deps.Store.Backup(stallCutter{w: w, ctx: ctx, stall: stall})
+		n, err := write(stallCutter{w: w, ctx: ctx, stall: stall})
 		if err == nil {
 			err = w.Flush()
 		}

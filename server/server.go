@@ -183,6 +183,7 @@ func New(cfg Config, deps Deps) *Server {
 	s.bindMetrics()
 	s.bindWS()
 	s.bindPromAPI()
+	s.bindExport()
 	s.bindPage()
 	for _, r := range deps.Routes {
 		s.handleRaw(r.Method, r.Path, r.Handler)
