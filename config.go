@@ -47,6 +47,7 @@ type config struct {
 	AlertmanagerURLs []string
 	WebhookURLs      []string
 	QueryLimits      promapi.Limits
+	QueryCacheBytes  int64             // 0: the range query result cache is off
 	Flags            map[string]string // every setting but the keys, for /api/v1/status/flags
 }
 
@@ -94,6 +95,7 @@ var options = []option{
 	{"query-max-points", "QUERY_MAX_POINTS", "1000000", "most evaluation points of a query (outer steps plus every subquery's)"},
 	{"query-max-match", "QUERY_MAX_MATCH", "100", "most match[] parameters of one query API request"},
 	{"query-max-concurrency", "QUERY_MAX_CONCURRENCY", "4", "queries evaluated at once; others wait in a bounded queue or get 503"},
+	{"query-cache-size", "QUERY_CACHE_SIZE", "8MiB", "memory of the range query result cache (0: off)"},
 }
 
 // repeatable options may be given more than once; their values join as a comma list.
@@ -253,6 +255,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer, st
 	}
 	if c.MemoryLimit, err = parseBytes(get("memory-limit")); err != nil {
 		return c, bad("memory-limit", get("memory-limit"), err)
+	}
+	if c.QueryCacheBytes, err = parseBytes(get("query-cache-size")); err != nil {
+		return c, bad("query-cache-size", get("query-cache-size"), err)
 	}
 	c.Limits = workflow.DefaultLimits()
 	for _, l := range []struct {

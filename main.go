@@ -77,6 +77,7 @@ func serve(cfg config, logger *slog.Logger) error {
 		RemoteWriteInterval: cfg.RemoteWrite.Interval,
 		RemoteWriteQueue:    cfg.RemoteWrite.Queue,
 		QueryLimits:         cfg.QueryLimits,
+		QueryCacheBytes:     cfg.QueryCacheBytes,
 		Flags:               cfg.Flags,
 		Logger:              logger,
 	})

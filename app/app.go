@@ -59,6 +59,7 @@ type Config struct {
 	RemoteWriteInterval time.Duration     // 0: the history interval
 	RemoteWriteQueue    int               // samples held per receiver; 0: remotewrite's default
 	QueryLimits         promapi.Limits    // zero fields take promapi.DefaultLimits
+	QueryCacheBytes     int64             // range query result cache; 0: off
 	Flags               map[string]string // shown by /api/v1/status/flags
 	Logger              *slog.Logger      // nil: slog.Default()
 }
@@ -152,6 +153,7 @@ func Open(cfg Config) (a *App, err error) {
 		RateLimit:     cfg.RateLimit,
 		Limits:        cfg.Limits,
 		QueryLimits:   cfg.QueryLimits,
+		QueryCache:    cfg.QueryCacheBytes,
 		Retention:     cfg.HistoryRetention,
 		Flags:         cfg.Flags,
 	}, server.Deps{

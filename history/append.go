@@ -24,6 +24,7 @@ func (d *DB) Append(ts int64, exposition []byte) error {
 func (d *DB) appendTick(ts int64, exposition []byte) (int, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.wroteAt(ts)
 	d.tick++
 	cur := d.cur[:0]
 	var added uint64

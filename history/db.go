@@ -94,6 +94,7 @@ type DB struct {
 	closeErr   error
 	samples    atomic.Uint64
 	lastSample atomic.Int64 // ms; 0 before the first sample
+	pastGen    atomic.Uint64 // counts changes to what was before lastSample (see Watermark)
 	ckErrors   atomic.Uint64
 	fileBytes  atomic.Int64
 	rawOnly    atomic.Bool // queries read raw samples whatever their step, to compare with them
@@ -203,6 +204,7 @@ func (d *DB) openFile() (err error) {
 }
 
 func (d *DB) reset() {
+	d.pastGen.Add(1)
 	d.byID = map[uint32]*series{}
 	d.byHash = map[uint64][]*series{}
 	d.byName = map[string][]*series{}
@@ -230,6 +232,21 @@ func (d *DB) Close() error {
 	d.closed = true
 	d.closeErr = errors.Join(err, d.bdb.Close())
 	return d.closeErr
+}
+
+// Watermark is the time (Unix ms) of the last sample, at or before which the history holds
+// every sample it will, and a generation that moves whenever a write or retention changes
+// what was already there: an answer about times up to the watermark holds while the
+// generation does.
+func (d *DB) Watermark() (int64, uint64) {
+	return d.lastSample.Load(), d.pastGen.Load()
+}
+
+// wroteAt moves the generation when a sample at ts changes the past. Callers hold mu.
+func (d *DB) wroteAt(ts int64) {
+	if ts <= d.lastSample.Load() {
+		d.pastGen.Add(1)
+	}
 }
 
 // Stats reports the health of the history for the metrics exposition.

@@ -407,6 +407,7 @@ func (d *DB) enforceRetention(cutoff int64) error {
 	if d.closed {
 		return nil
 	}
+	d.pastGen.Add(1) // what is deleted was answered before
 	d.mu.Lock()
 	ids := make([]uint32, 0, len(d.byID))
 	for id := range d.byID {

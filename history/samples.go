@@ -18,6 +18,7 @@ type Sample struct {
 func (d *DB) AppendSamples(ts int64, samples []Sample) int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.wroteAt(ts)
 	added := 0
 	for _, smp := range samples {
 		if d.getOrCreate(smp.Labels).append(ts, smp.Value) {

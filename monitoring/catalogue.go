@@ -43,6 +43,9 @@ const (
 	famHistoryBytes
 	famHistoryLastSample
 	famHistoryCheckpointErrors
+	famQueryCacheBytes
+	famQueryCacheHits
+	famQueryCacheMisses
 	famRuleGroupLastDuration
 	famRuleGroupLastEvaluation
 	famRuleEvaluations
@@ -129,6 +132,9 @@ var catalogue = [numFamilies]Family{
 		[]string{"url"}, nil},
 	famRemoteWriteQueue: {"gemini_flow_remote_write_queue_samples", "Number of history samples waiting to be remote written", TypeGauge,
 		[]string{"url"}, nil},
+	famQueryCacheBytes:  {"gemini_flow_query_cache_bytes", "Estimated memory held by the range query result cache in bytes", TypeGauge, nil, nil},
+	famQueryCacheHits:   {"gemini_flow_query_cache_hits_total", "Total number of range queries answered partly or wholly from the result cache", TypeCounter, nil, nil},
+	famQueryCacheMisses: {"gemini_flow_query_cache_misses_total", "Total number of cacheable range queries evaluated whole", TypeCounter, nil, nil},
 
 	// Built-in rule evaluation and notifications, named as Prometheus's own under the prefix.
 	famRuleGroupLastDuration:      {"gemini_flow_rule_group_last_duration_seconds", "Duration of the last rule group evaluation in seconds", TypeGauge, []string{"rule_group"}, nil},

@@ -42,6 +42,8 @@ type scrape struct {
 	nodes      nodeSnapshot
 	history    HistoryStats
 	hasHistory bool
+	cache      QueryCacheStats
+	hasCache   bool
 	runtime    runtimeSnapshot
 	proc       procStats
 }
@@ -50,6 +52,9 @@ func (r *Registry) collect() *scrape {
 	sc := &scrape{nodes: r.nodes.snapshot()}
 	if fn := r.history.Load(); fn != nil {
 		sc.history, sc.hasHistory = (*fn)(), true
+	}
+	if fn := r.queryCache.Load(); fn != nil {
+		sc.cache, sc.hasCache = (*fn)(), true
 	}
 	sc.runtime.read()
 	sc.proc.read()
@@ -67,6 +72,10 @@ func (sc *scrape) write(b *bytes.Buffer, fam int) {
 	case famHistorySeries, famHistorySamples, famHistoryBytes, famHistoryLastSample, famHistoryCheckpointErrors:
 		if sc.hasHistory {
 			writeSample(b, f.Name, "", sc.history.value(fam))
+		}
+	case famQueryCacheBytes, famQueryCacheHits, famQueryCacheMisses:
+		if sc.hasCache {
+			writeSample(b, f.Name, "", sc.cache.value(fam))
 		}
 	case famProcCPUUser, famProcCPUSystem, famProcCPU, famProcStartTime, famProcResident, famProcVirtual,
 		famProcOpenFDs, famProcMaxFDs:

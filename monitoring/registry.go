@@ -50,7 +50,8 @@ type Registry struct {
 	nodes nodeHistogram
 	rules ruleSeries
 
-	history atomic.Pointer[func() HistoryStats]
+	history    atomic.Pointer[func() HistoryStats]
+	queryCache atomic.Pointer[func() QueryCacheStats]
 
 	pushWG sync.WaitGroup
 }

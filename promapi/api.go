@@ -110,7 +110,13 @@ type Options struct {
 	Build      BuildInfo
 	Flags      map[string]string // /api/v1/status/flags
 	Retention  time.Duration     // /api/v1/status/runtimeinfo's storageRetention; 0: not shown
-	Logger     *slog.Logger
+	// CacheBytes bounds the range query result cache; 0 turns it off, as does a nil Watermark.
+	CacheBytes int64
+	// Watermark reports the time (Unix ms) at or before which the storage holds every sample
+	// it ever will, and a generation that changes whenever that stops being true (a write at
+	// or before it, retention). nil: nothing is cached.
+	Watermark func() (int64, uint64)
+	Logger    *slog.Logger
 }
 
 // API answers the Prometheus HTTP API over one storage.Queryable with Prometheus's engine.
@@ -123,6 +129,8 @@ type API struct {
 	engine     *promql.Engine
 	parser     parser.Parser
 	gate       *gate
+	cache      *resultCache // nil: off
+	watermark  func() (int64, uint64)
 	metadata   func() map[string][]Metadata
 	build      BuildInfo
 	flags      map[string]string
@@ -152,7 +160,13 @@ func New(o Options) *API {
 		o.Engine = NewEngine(o.Timeout, o.MaxSamples, o.Logger)
 	}
 	o.Limits = o.Limits.withDefaults()
+	var cache *resultCache
+	if o.CacheBytes > 0 && o.Watermark != nil {
+		cache = newResultCache(o.CacheBytes)
+	}
 	return &API{
+		cache:      cache,
+		watermark:  o.Watermark,
 		queryable:  o.Queryable,
 		base:       o.Base,
 		timeout:    o.Timeout,
@@ -168,6 +182,14 @@ func New(o Options) *API {
 		started:    time.Now(),
 		logger:     o.Logger,
 	}
+}
+
+// CacheStats reports the range query result cache; all zero while it is off.
+func (a *API) CacheStats() CacheStats {
+	if a.cache == nil {
+		return CacheStats{}
+	}
+	return a.cache.stats()
 }
 
 // NewEngine is the PromQL engine of the query API, shareable with rule evaluation; zero

@@ -20,9 +20,7 @@ func (a *API) query(ctx *fasthttp.RequestCtx) result {
 	if err != nil {
 		return result{err: invalidParam(err, "time")}
 	}
-	return a.runQuery(ctx, limit, func(qc context.Context, opts promql.QueryOpts, qs string) (promql.Query, error) {
-		return a.engine.NewInstantQuery(qc, a.queryable, opts, qs, ts)
-	})
+	return a.runQuery(ctx, limit, ts, ts, 0)
 }
 
 func (a *API) queryRange(ctx *fasthttp.RequestCtx) result {
@@ -51,51 +49,86 @@ func (a *API) queryRange(ctx *fasthttp.RequestCtx) result {
 	if end.Sub(start)/step > maxPointsPerSeries {
 		return result{err: badData(errors.New("exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)"))}
 	}
-	return a.runQuery(ctx, limit, func(qc context.Context, opts promql.QueryOpts, qs string) (promql.Query, error) {
-		return a.engine.NewRangeQuery(qc, a.queryable, opts, qs, start, end, step)
-	})
+	if a.cache != nil {
+		return a.runCached(ctx, limit, start, end, step)
+	}
+	return a.runQuery(ctx, limit, start, end, step)
 }
 
-// runQuery takes a turn, builds the query under the request's timeout and lookback, bounds
-// its evaluation points, then runs it.
-func (a *API) runQuery(ctx *fasthttp.RequestCtx, limit int, build func(context.Context, promql.QueryOpts, string) (promql.Query, error)) result {
+// admitted is a query request past its parameters and its turn: the context it runs under,
+// its lookback and text, and done, which gives the turn back.
+type admitted struct {
+	ctx      context.Context
+	lookback time.Duration
+	qs       string
+	done     func()
+}
+
+// admit reads the timeout and lookback, bounds the text and waits for a turn.
+func (a *API) admit(ctx *fasthttp.RequestCtx) (admitted, *apiError) {
 	qc, cancel, perr := a.requestContext(ctx)
 	if perr != nil {
-		return result{err: perr}
+		return admitted{}, perr
 	}
 	d, err := lookbackDeltaParam(ctx)
 	if err != nil {
 		cancel()
-		return result{err: badData(err)}
+		return admitted{}, badData(err)
 	}
 	if a.queryable == nil {
 		cancel()
-		return result{err: errStorageOff}
+		return admitted{}, errStorageOff
+	}
+	qs := formValue(ctx, "query")
+	if err := checkText(qs, a.limits); err != nil { // before the engine parses it
+		cancel()
+		return admitted{}, invalidParam(err, "query")
 	}
 	leave, perr := a.gate.enter(qc)
 	if perr != nil {
 		cancel()
+		return admitted{}, perr
+	}
+	return admitted{ctx: qc, lookback: d, qs: qs, done: func() { leave(); cancel() }}, nil
+}
+
+// newQuery makes the query of [start, end] and bounds its evaluation points over [from, end]:
+// the whole range asked, even when only its tail is evaluated.
+func (a *API) newQuery(q admitted, from, start, end time.Time, step time.Duration) (promql.Query, *apiError) {
+	opts := promql.NewPrometheusQueryOpts(false, q.lookback, nil)
+	var qry promql.Query
+	var err error
+	if step == 0 {
+		qry, err = a.engine.NewInstantQuery(q.ctx, a.queryable, opts, q.qs, start)
+	} else {
+		qry, err = a.engine.NewRangeQuery(q.ctx, a.queryable, opts, q.qs, start, end, step)
+	}
+	if err != nil {
+		return nil, queryConstructionError(err)
+	}
+	stmt := *qry.Statement().(*parser.EvalStmt)
+	stmt.Start = from
+	if err := checkPoints(&stmt, a.limits); err != nil {
+		qry.Close()
+		return nil, badData(err)
+	}
+	return qry, nil
+}
+
+// runQuery answers an instant query (step 0) or a range query evaluated whole.
+func (a *API) runQuery(ctx *fasthttp.RequestCtx, limit int, start, end time.Time, step time.Duration) result {
+	q, perr := a.admit(ctx)
+	if perr != nil {
 		return result{err: perr}
 	}
-	done := func() { leave(); cancel() }
-	qs := formValue(ctx, "query")
-	if err := checkText(qs, a.limits); err != nil { // before the engine parses it
-		done()
-		return result{err: invalidParam(err, "query")}
+	qry, perr := a.newQuery(q, start, start, end, step)
+	if perr != nil {
+		q.done()
+		return result{err: perr}
 	}
-	qry, err := build(qc, promql.NewPrometheusQueryOpts(false, d, nil), qs)
-	if err != nil {
-		done()
-		return result{err: queryConstructionError(err)}
-	}
-	if err := checkPoints(qry.Statement().(*parser.EvalStmt), a.limits); err != nil {
-		qry.Close()
-		done()
-		return result{err: badData(err)}
-	}
-	res := a.run(qc, qry, qs, limit)
+	res := a.run(q.ctx, qry, q.qs, limit)
 	final := res.finalize
-	res.finalize = func() { final(); done() }
+	res.finalize = func() { final(); q.done() }
 	return res
 }
 

@@ -4,14 +4,16 @@ import (
 	"github.com/prometheus/prometheus/storage"
 	"github.com/valyala/fasthttp"
 
+	"github.com/gemini-flow/gemini-flow/monitoring"
 	"github.com/gemini-flow/gemini-flow/promapi"
 )
 
 // bindPromAPI mounts the Prometheus-compatible query API over the history, GET and form POST alike.
 func (s *Server) bindPromAPI() {
 	var q storage.Queryable
+	var watermark func() (int64, uint64)
 	if s.deps.History != nil { // a nil *history.DB in the interface would not compare to nil
-		q = s.deps.History
+		q, watermark = s.deps.History, s.deps.History.Watermark
 	}
 	api := promapi.New(promapi.Options{
 		Engine:     s.deps.Engine,
@@ -24,8 +26,13 @@ func (s *Server) bindPromAPI() {
 		Build:      promapi.ReadBuildInfo(s.cfg.Version, s.cfg.Revision),
 		Flags:      s.cfg.Flags,
 		Retention:  s.cfg.Retention,
+		CacheBytes: s.cfg.QueryCache,
+		Watermark:  watermark,
 		Logger:     s.deps.Logger,
 	})
+	if s.deps.Metrics != nil {
+		s.deps.Metrics.SetQueryCacheStats(func() monitoring.QueryCacheStats { return monitoring.QueryCacheStats(api.CacheStats()) })
+	}
 	for _, r := range api.Routes() {
 		s.handleRaw(fasthttp.MethodGet, r.Path, r.Handler)
 		s.handleRaw(fasthttp.MethodPost, r.Path, r.Handler)

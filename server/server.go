@@ -42,6 +42,7 @@ type Config struct {
 	QueryTimeout      time.Duration     // PromQL evaluation limit
 	QueryMaxSamples   int               // PromQL samples limit
 	QueryLimits       promapi.Limits    // query length, nesting, points, match[] and concurrency bounds
+	QueryCache        int64             // bytes of the range query result cache; 0: off
 	Retention         time.Duration     // the history's, shown by /api/v1/status/runtimeinfo
 	Flags             map[string]string // the binary's settings, shown by /api/v1/status/flags
 }
