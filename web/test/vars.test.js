@@ -29,6 +29,8 @@ test("metricNames lists the metrics an expression reads", () => {
     ['histogram_quantile(0.99, sum by (le) (rate(a_bucket{job=~"$job"}[5m])))', ["a_bucket"]],
     ["100 * sum(rate(errs_total[1m])) / sum(rate(reqs_total[1m] offset 5m)) > bool 2e3", ["errs_total", "reqs_total"]],
     ["vector(1)", []],
+    ["sum(gemini_flow_go_goroutines) > 0", ["gemini_flow_go_goroutines"]],
+    ["rate(a[5m]) / on(job) group_left(x) b", ["a", "b"]],
     ['up{job="x"} == 0 and on (instance) other_metric', ["up", "other_metric"]],
   ];
   for (const [expr, want] of cases) assert.deepEqual(metricNames(expr), want, expr);

@@ -10,6 +10,10 @@ import { server } from "./state.js";
 
 export const COLORS = ["#7eb26d", "#eab839", "#6ed0e0", "#ef843c", "#e24d42", "#1f78c1", "#ba43a9", "#705da0", "#508642", "#cca300"];
 
+// TIME_INCRS are the spacings of time ticks, in seconds: never under a second, whose labels
+// would repeat.
+const TIME_INCRS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800, 2592000];
+
 // TARGET is the label that tells apart the targets of one panel asked in one query.
 const TARGET = "__gf_target";
 
@@ -87,13 +91,13 @@ function chartOpts(p, names, width, height, onZoom) {
   return {
     width, height,
     // Room on the right for the last time label.
-    padding: [8, 24, 0, 0],
+    padding: [8, 32, 0, 0],
     legend: { show: false },
     cursor: { drag: { x: true, y: false, setScale: false } },
     // The x range is the grid's, widened around a single point.
     scales: { x: { time: true, range: (u, min, max) => (min === max ? [min - p.step, max + p.step] : [min, max]) }, y: { range: yRange } },
     axes: [
-      { ...axis, space: 70, values: (u, splits) => fmtTimeTicks(splits) },
+      { ...axis, space: 70, incrs: TIME_INCRS, values: (u, splits) => fmtTimeTicks(splits) },
       {
         ...axis,
         values: (u, vals) => fmtTicks(vals, unit),
@@ -122,12 +126,13 @@ function chartOpts(p, names, width, height, onZoom) {
   };
 }
 
-// yRange is uPlot's y range, except that a constant series (a count still at 0) is drawn
-// across the middle of the plot rather than on its bottom edge.
+// yRange is uPlot's y range, except that a constant series is drawn inside the plot rather
+// than on its bottom edge (a count still at 0 would not show).
 function yRange(u, min, max) {
   if (min == null || max == null) return [0, 1];
   if (min === max) {
-    const pad = Math.max(Math.abs(min) * 0.1, 1);
+    if (min === 0) return [-0.05, 1]; // zero just above the bottom edge, no negative tick
+    const pad = Math.abs(min) * 0.1;
     return [min - pad, max + pad];
   }
   return window.uPlot.rangeNum(min, max, 0.1, true);
@@ -138,7 +143,11 @@ const nullIfEmpty = (a) => (a.length ? a : null);
 function renderLegend(p, names, cols) {
   const unit = unitOf(p.def);
   p.lastValues = cols.map(lastValue);
-  p.legend.replaceChildren(...names.map((n, i) => {
+  // A series with no point to draw in the window (NaN quantiles of an idle histogram) has
+  // no row: the legend names only what the plot shows.
+  const rows = names.map((n, i) => i).filter((i) => cols[i].some((v) => v != null));
+  p.legend.replaceChildren(...rows.map((i) => {
+    const n = names[i];
     const li = el("li");
     const sw = el("span", "sw");
     sw.style.background = COLORS[i % COLORS.length];

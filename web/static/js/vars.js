@@ -50,9 +50,8 @@ export function metricNames(expr) {
     .replace(/\{[^}]*\}|\[[^\]]*\]/g, " ");
   const words = new Set(["and", "or", "unless", "offset", "bool", "inf", "nan", "atan2"]);
   const out = new Set();
-  for (const m of s.matchAll(/(^|[^a-zA-Z0-9_:.])([a-zA-Z_:][a-zA-Z0-9_:]*)(\s*\()?/g)) {
-    if (m[3] || words.has(m[2].toLowerCase())) continue;
-    out.add(m[2]);
+  for (const [name] of s.matchAll(/(?<![a-zA-Z0-9_:.])[a-zA-Z_:][a-zA-Z0-9_:]*(?![a-zA-Z0-9_:]|\s*\()/g)) {
+    if (!words.has(name.toLowerCase())) out.add(name);
   }
   return [...out];
 }
