@@ -108,12 +108,14 @@ type pick struct {
 	mem     []chunkMeta
 	memMin  int64
 	counter bool // counterLike, when the chunks in memory are to be thinned
+	read    bool // its chunks are read
 }
 
-// Select returns the matching series, sorted by labels, with their chunks overlapping the
-// query range. With hints.Func "series" it returns labels only. The hints choose the
+// Select returns the matching series (sorted by labels when asked, else in the order they
+// were created) with their chunks overlapping the query range. With hints.Func "series" it
+// returns labels only, of the series with a sample in the range. The hints choose the
 // resolution of the chunks read from the file (pickResolution).
-func (q *querier) Select(_ context.Context, _ bool, hints *storage.SelectHints, ms ...*labels.Matcher) storage.SeriesSet {
+func (q *querier) Select(_ context.Context, sortSeries bool, hints *storage.SelectHints, ms ...*labels.Matcher) storage.SeriesSet {
 	mint, maxt := q.mint, q.maxt
 	if hints != nil {
 		mint, maxt = max(mint, hints.Start), min(maxt, hints.End)
@@ -130,18 +132,25 @@ func (q *querier) Select(_ context.Context, _ bool, hints *storage.SelectHints, 
 	picks := make([]pick, len(found))
 	for i, s := range found {
 		picks[i] = pick{id: s.id, lset: s.lset, memMin: s.firstMemMint()}
-		if !labelsOnly {
+		// A label-only pick whose samples all lie in the range has one there; the others
+		// read their chunks to find out.
+		picks[i].read = !labelsOnly || s.minT < mint || s.lastT > maxt
+		if picks[i].read {
 			picks[i].mem = s.memChunks(mint, maxt)
 			picks[i].counter = res > 0 && len(picks[i].mem) > 0 && counterLike(s.lset, d.meta)
 		}
 	}
 	d.mu.Unlock()
-	if !labelsOnly && len(picks) > 0 {
-		if err := q.readBlocks(picks, bucket, mint, maxt, gen); err != nil {
-			return storage.ErrSeriesSet(err)
-		}
+	if err := q.readBlocks(picks, bucket, mint, maxt, gen); err != nil {
+		return storage.ErrSeriesSet(err)
 	}
-	slices.SortFunc(picks, func(a, b pick) int { return labels.Compare(a.lset, b.lset) })
+	if sortSeries {
+		slices.SortFunc(picks, func(a, b pick) int { return labels.Compare(a.lset, b.lset) })
+	} else {
+		// Prometheus's head answers an unsorted selection in the order its series were
+		// created, which the ids keep: an instant vector lists its series as there.
+		slices.SortFunc(picks, func(a, b pick) int { return int64Cmp(int64(a.id), int64(b.id)) })
+	}
 	set := &listSet{list: make([]listSeries, 0, len(picks)), i: -1}
 	if res > 0 && !labelsOnly {
 		set.warnings.Add(downsampledWarning(res))
@@ -149,11 +158,21 @@ func (q *querier) Select(_ context.Context, _ bool, hints *storage.SelectHints, 
 	for i := range picks {
 		p := &picks[i]
 		chunks := append(p.chunks, p.mem...)
-		if len(chunks) > 0 || labelsOnly {
+		switch {
+		case labelsOnly && (!p.read || hasSample(chunks, mint, maxt)):
+			set.list = append(set.list, listSeries{lset: p.lset})
+		case !labelsOnly && len(chunks) > 0:
 			set.list = append(set.list, listSeries{lset: p.lset, chunks: chunks, memFrom: len(p.chunks), res: res, counter: p.counter})
 		}
 	}
 	return set
+}
+
+// hasSample reports whether raw chunks hold a sample in [mint, maxt].
+func hasSample(chunks []chunkMeta, mint, maxt int64) bool {
+	var it chunksIterator[int64]
+	it.reset(chunks)
+	return it.Seek(mint) != chunkenc.ValNone && it.AtT() <= maxt
 }
 
 // downsampledWarning is the warning a query answered from a downsampled copy carries, as
@@ -174,6 +193,9 @@ var errStopBlocks = errors.New("stop")
 // that holds every chunk checkpointed up to gen. Picks and block indexes are both walked
 // in id order. The chunks in memory, which follow, are always raw.
 func (q *querier) readBlocks(picks []pick, bucket []byte, mint, maxt int64, gen uint64) error {
+	if !slices.ContainsFunc(picks, func(p pick) bool { return p.read }) {
+		return nil
+	}
 	slices.SortFunc(picks, func(a, b pick) int { return int64Cmp(int64(a.id), int64(b.id)) })
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -198,7 +220,7 @@ func (q *querier) readBlocks(picks []pick, bucket []byte, mint, maxt int64, gen 
 		i := 0
 		for j := j0; j < len(picks) && picks[j].id <= last; j++ {
 			p := &picks[j]
-			if bl.start >= p.memMin {
+			if !p.read || bl.start >= p.memMin {
 				continue // a checkpoint after the snapshot in Select wrote it: the copy in memory wins
 			}
 			if i < bl.n && bl.id(i) < p.id {

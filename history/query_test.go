@@ -3,6 +3,7 @@ package history
 import (
 	"context"
 	"math"
+	"slices"
 	"testing"
 	"time"
 
@@ -190,6 +191,46 @@ func TestSelectRangeAndLabels(t *testing.T) {
 	}
 	if len(got) != 2 || got[0] != "a" || got[1] != "b" {
 		t.Fatalf("Select = %v, want [a b]", got)
+	}
+}
+
+// TestSelectOrderAndSeriesRange checks that an unsorted Select lists series in the order
+// they were created, as Prometheus's head does, and that a label-only Select lists a
+// series only when it holds a sample in the range, not merely samples on both sides.
+func TestSelectOrderAndSeriesRange(t *testing.T) {
+	d := openTest(t, tempPath(t))
+	appendTicks(t, d, 0, 10, "z", "b")
+	appendTicks(t, d, 10, 20, "z")      // b goes stale at tick 10
+	appendTicks(t, d, 20, 30, "z", "b") // and comes back
+	appendTicks(t, d, 30, 40, "z", "b", "a")
+	reqs := labels.MustNewMatcher(labels.MatchEqual, "__name__", "app_requests_total")
+	routes := func(sortSeries bool, hints *storage.SelectHints) []string {
+		q, err := d.Querier(t0, t0+100*step10s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer q.Close()
+		var out []string
+		for ss := q.Select(context.Background(), sortSeries, hints, reqs); ss.Next(); {
+			out = append(out, ss.At().Labels().Get("route"))
+		}
+		return out
+	}
+	for _, c := range []struct {
+		name       string
+		sortSeries bool
+		hints      *storage.SelectHints
+		want       []string
+	}{
+		{"unsorted", false, nil, []string{"z", "b", "a"}},
+		{"sorted", true, nil, []string{"a", "b", "z"}},
+		{"series in b's gap", false, &storage.SelectHints{Start: t0 + 11*step10s, End: t0 + 19*step10s, Func: "series"}, []string{"z"}},
+		{"series at b's marker", false, &storage.SelectHints{Start: t0 + 10*step10s, End: t0 + 19*step10s, Func: "series"}, []string{"z", "b"}},
+		{"series over all", false, &storage.SelectHints{Start: t0, End: t0 + 100*step10s, Func: "series"}, []string{"z", "b", "a"}},
+	} {
+		if got := routes(c.sortSeries, c.hints); !slices.Equal(got, c.want) {
+			t.Errorf("%s: routes %v, want %v", c.name, got, c.want)
+		}
 	}
 }
 
