@@ -1,9 +1,7 @@
 package server
 
 import (
-	"errors"
 	"net/http"
-	"strconv"
 
 	"github.com/valyala/fasthttp"
 
@@ -37,35 +35,6 @@ type storeSyncedEvent struct {
 	Workflow workflow.Metadata    `json:"workflow"`
 }
 
-// decodeBody reads a JSON object body; an empty body is an empty object.
-func (s *Server) decodeBody(ctx *fasthttp.RequestCtx) (map[string]any, error) {
-	body := ctx.PostBody()
-	m := map[string]any{}
-	if len(body) == 0 {
-		return m, nil
-	}
-	if err := workflow.DecodeJSON(body, s.lim.MaxDepth, &m); err != nil {
-		return nil, err
-	}
-	if m == nil { // the body was null
-		m = map[string]any{}
-	}
-	return m, nil
-}
-
-// idAndBody reads the path's {id}, then the JSON object body.
-func (s *Server) idAndBody(ctx *fasthttp.RequestCtx) (string, map[string]any, error) {
-	id, err := pathID(ctx)
-	if err != nil {
-		return "", nil, err
-	}
-	body, err := s.decodeBody(ctx)
-	if err != nil {
-		return "", nil, err
-	}
-	return id, body, nil
-}
-
 // mutate applies fn to the editor state, answers with the new state and tells every client.
 func (s *Server) mutate(ctx *fasthttp.RequestCtx, status int, fn func(*workflow.EditorState) error) error {
 	st, err := s.deps.Store.Editor.Update(func(st *workflow.EditorState) error {
@@ -79,23 +48,12 @@ func (s *Server) mutate(ctx *fasthttp.RequestCtx, status int, fn func(*workflow.
 		return nil
 	})
 	if err != nil {
-		return editorErr(err)
+		return dbError(err)
 	}
 	s.broadcast("store.updated", storeUpdatedEvent{State: st, NodeCount: len(st.Nodes), EdgeCount: len(st.Edges), LastUpdate: st.LastUpdate})
 	return s.writeData(ctx, status, st)
 }
 
-func editorErr(err error) error {
-	switch {
-	case errors.Is(err, workflow.ErrDuplicate):
-		return errConflict("an element with this id already exists")
-	case errors.Is(err, workflow.ErrNotFound):
-		return errNotFound("node")
-	case errors.Is(err, workflow.ErrMissingEndpoint):
-		return errProblem("edge", err.Error())
-	}
-	return dbError(err)
-}
 
 func (s *Server) getState(ctx *fasthttp.RequestCtx) error {
 	st, err := s.deps.Store.Editor.Get()
@@ -120,72 +78,10 @@ func (s *Server) putState(ctx *fasthttp.RequestCtx) error {
 	})
 }
 
-// nodesField sanitises body[key] as a node array; required says whether it must be present.
-func nodesField(body map[string]any, key string, required bool) ([]workflow.Node, []workflow.Problem) {
-	return arrayField(body, key, required, workflow.SanitizeNode)
-}
-
-func edgesField(body map[string]any, key string, required bool) ([]workflow.Edge, []workflow.Problem) {
-	return arrayField(body, key, required, workflow.SanitizeEdge)
-}
-
-// arrayField sanitises every object of body[key], naming each problem by its index.
-func arrayField[T any](body map[string]any, key string, required bool, sanitize func(map[string]any) (T, []workflow.Problem)) ([]T, []workflow.Problem) {
-	raw, ok := body[key]
-	if !ok || raw == nil {
-		if required {
-			return nil, []workflow.Problem{{Field: key, Message: "is required"}}
-		}
-		return []T{}, nil
-	}
-	list, ok := raw.([]any)
-	if !ok {
-		return nil, []workflow.Problem{{Field: key, Message: "must be an array"}}
-	}
-	var problems []workflow.Problem
-	out := make([]T, 0, len(list))
-	for i, v := range list {
-		prefix := key + "[" + strconv.Itoa(i) + "]"
-		m, ok := v.(map[string]any)
-		if !ok {
-			problems = append(problems, workflow.Problem{Field: prefix, Message: "must be an object"})
-			continue
-		}
-		item, ps := sanitize(m)
-		problems = append(problems, prefixed(prefix, ps)...)
-		out = append(out, item)
-	}
-	return out, problems
-}
-
-func prefixed(prefix string, ps []workflow.Problem) []workflow.Problem {
-	for i := range ps {
-		if ps[i].Field == "" {
-			ps[i].Field = prefix
-		} else {
-			ps[i].Field = prefix + "." + ps[i].Field
-		}
-	}
-	return ps
-}
-
-// objectField reads body[key] as an object.
-func objectField(body map[string]any, key string) (map[string]any, error) {
-	m, ok := body[key].(map[string]any)
-	if !ok {
-		return nil, errProblem(key, "is required and must be an object")
-	}
-	return m, nil
-}
-
 func (s *Server) putNodes(ctx *fasthttp.RequestCtx) error {
-	body, err := s.decodeBody(ctx)
+	nodes, err := workflow.DecodeNodes(ctx.PostBody(), s.lim)
 	if err != nil {
 		return err
-	}
-	nodes, problems := nodesField(body, "nodes", true)
-	if problems != nil {
-		return errValidation("nodes are invalid", problems)
 	}
 	return s.mutate(ctx, http.StatusOK, func(st *workflow.EditorState) error {
 		// Edges and selections that lose a node go with it, as when removing one.
@@ -196,13 +92,9 @@ func (s *Server) putNodes(ctx *fasthttp.RequestCtx) error {
 }
 
 func (s *Server) putEdges(ctx *fasthttp.RequestCtx) error {
-	body, err := s.decodeBody(ctx)
+	edges, err := workflow.DecodeEdges(ctx.PostBody(), s.lim)
 	if err != nil {
 		return err
-	}
-	edges, problems := edgesField(body, "edges", true)
-	if problems != nil {
-		return errValidation("edges are invalid", problems)
 	}
 	return s.mutate(ctx, http.StatusOK, func(st *workflow.EditorState) error {
 		removeMissing(st.Edges, edges, func(e workflow.Edge) string { return e.ID }, st.RemoveEdge)
@@ -230,32 +122,19 @@ func removeMissing[T any](old, next []T, id func(T) string, remove func(string))
 }
 
 func (s *Server) addNode(ctx *fasthttp.RequestCtx) error {
-	return addElement(s, ctx, "node", workflow.SanitizeNode, (*workflow.EditorState).AddNode)
-}
-
-// addElement sanitises body[key] and adds it to the editor state.
-func addElement[T any](s *Server, ctx *fasthttp.RequestCtx, key string, sanitize func(map[string]any) (T, []workflow.Problem), add func(*workflow.EditorState, T) error) error {
-	body, err := s.decodeBody(ctx)
+	n, err := workflow.DecodeNode(ctx.PostBody(), s.lim)
 	if err != nil {
 		return err
 	}
-	raw, err := objectField(body, key)
-	if err != nil {
-		return err
-	}
-	v, problems := sanitize(raw)
-	if problems != nil {
-		return errValidation(key+" is invalid", prefixed(key, problems))
-	}
-	return s.mutate(ctx, http.StatusCreated, func(st *workflow.EditorState) error { return add(st, v) })
+	return s.mutate(ctx, http.StatusCreated, func(st *workflow.EditorState) error { return st.AddNode(n) })
 }
 
 func (s *Server) patchNode(ctx *fasthttp.RequestCtx) error {
-	id, body, err := s.idAndBody(ctx)
+	id, err := pathID(ctx)
 	if err != nil {
 		return err
 	}
-	updates, err := objectField(body, "updates")
+	updates, err := workflow.DecodePatch(ctx.PostBody(), s.lim)
 	if err != nil {
 		return err
 	}
@@ -271,7 +150,11 @@ func (s *Server) removeNode(ctx *fasthttp.RequestCtx) error {
 }
 
 func (s *Server) addEdge(ctx *fasthttp.RequestCtx) error {
-	return addElement(s, ctx, "edge", workflow.SanitizeEdge, (*workflow.EditorState).AddEdge)
+	e, err := workflow.DecodeEdge(ctx.PostBody(), s.lim)
+	if err != nil {
+		return err
+	}
+	return s.mutate(ctx, http.StatusCreated, func(st *workflow.EditorState) error { return st.AddEdge(e) })
 }
 
 func (s *Server) removeEdge(ctx *fasthttp.RequestCtx) error {
@@ -283,16 +166,11 @@ func (s *Server) removeEdge(ctx *fasthttp.RequestCtx) error {
 }
 
 func (s *Server) loadWorkflow(ctx *fasthttp.RequestCtx) error {
-	body, err := s.decodeBody(ctx)
+	load, err := workflow.DecodeLoad(ctx.PostBody(), s.lim)
 	if err != nil {
 		return err
 	}
-	nodes, p1 := nodesField(body, "nodes", false)
-	edges, p2 := edgesField(body, "edges", false)
-	if problems := append(p1, p2...); len(problems) > 0 {
-		return errValidation("workflow is invalid", problems)
-	}
-	return s.mutate(ctx, http.StatusOK, func(st *workflow.EditorState) error { st.Load(nodes, edges); return nil })
+	return s.mutate(ctx, http.StatusOK, func(st *workflow.EditorState) error { st.Load(load.Nodes, load.Edges); return nil })
 }
 
 func (s *Server) clearState(ctx *fasthttp.RequestCtx) error {
@@ -300,20 +178,13 @@ func (s *Server) clearState(ctx *fasthttp.RequestCtx) error {
 }
 
 func (s *Server) syncState(ctx *fasthttp.RequestCtx) error {
-	body, err := s.decodeBody(ctx)
+	id, err := workflow.DecodeSync(ctx.PostBody(), s.lim)
 	if err != nil {
 		return err
 	}
-	id, ok := body["workflowId"].(string)
-	if !ok || id == "" {
-		return errProblem("workflowId", "is required and must be a string")
-	}
-	if err := workflow.ValidateID(id); err != nil {
-		return errProblem("workflowId", err.Error())
-	}
 	wf, err := s.deps.Store.Workflows.Get(id)
 	if err != nil {
-		return workflowErr(err)
+		return dbError(err)
 	}
 	st, err := s.deps.Store.Editor.Update(func(st *workflow.EditorState) error {
 		st.Load(append([]workflow.Node(nil), wf.Nodes...), append([]workflow.Edge(nil), wf.Edges...))

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -116,8 +117,9 @@ var (
 	errPanic = newError(http.StatusInternalServerError, CodeInternal, "internal error", nil)
 )
 
-// asAPIError maps any error to the envelope's error: store sentinels to 404/409, decode errors
-// to 400, everything unknown to a logged 500.
+// asAPIError is the one mapping of errors to the envelope's error: store and editor sentinels
+// to 404/409 naming the route's resource, decode and validation errors to 400, everything
+// unknown to a logged 500.
 func (s *Server) asAPIError(ctx *fasthttp.RequestCtx, err error) *APIError {
 	var ae *APIError
 	if errors.As(err, &ae) {
@@ -132,15 +134,35 @@ func (s *Server) asAPIError(ctx *fasthttp.RequestCtx, err error) *APIError {
 	case errors.As(err, &de):
 		return errInvalidJSON(de)
 	case errors.As(err, &ve):
-		return errValidation("invalid request", ve.Problems)
-	case errors.Is(err, store.ErrNotFound):
-		return errNotFound("resource")
-	case errors.Is(err, store.ErrConflict):
-		return errConflict("a resource with this id already exists")
+		return errValidation(ve.Summary(), ve.Problems)
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, workflow.ErrNotFound):
+		return errNotFound(resourceOf(routeOf(ctx)))
+	case errors.Is(err, store.ErrConflict), errors.Is(err, workflow.ErrDuplicate):
+		return errConflict("a " + resourceOf(routeOf(ctx)) + " with this id already exists")
+	case errors.Is(err, workflow.ErrMissingEndpoint):
+		return errProblem("edge", err.Error())
 	}
 	ae = &APIError{Status: http.StatusInternalServerError, Code: CodeInternal, Message: "internal error", kind: monitoring.ErrInternal, cause: err}
 	s.logFailure(ctx, ae)
 	return ae
+}
+
+// resources name what a route's not-found and conflict errors are about, by template prefix.
+var resources = []struct{ prefix, noun string }{
+	{"/api/workflows", "workflow"},
+	{"/api/store/sync", "workflow"},
+	{"/api/store/nodes", "node"},
+	{"/api/store/edges", "edge"},
+	{"/api/sessions", "session"},
+}
+
+func resourceOf(route string) string {
+	for _, r := range resources {
+		if strings.HasPrefix(route, r.prefix) {
+			return r.noun
+		}
+	}
+	return "resource"
 }
 
 // dbError marks an unexpected store failure as a database error (500), keeping known ones.
@@ -152,7 +174,8 @@ func dbError(err error) error {
 	var de *workflow.DecodeError
 	var ve *workflow.ValidationError
 	if errors.As(err, &ae) || errors.As(err, &de) || errors.As(err, &ve) ||
-		errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) {
+		errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) ||
+		errors.Is(err, workflow.ErrNotFound) || errors.Is(err, workflow.ErrDuplicate) || errors.Is(err, workflow.ErrMissingEndpoint) {
 		return err
 	}
 	return &APIError{Status: http.StatusInternalServerError, Code: CodeInternal, Message: "database error", kind: monitoring.ErrDatabase, cause: err}

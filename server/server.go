@@ -35,7 +35,6 @@ type Config struct {
 	AllowedHosts      []string          // Host names answered besides loopback ones; "*" allows any
 	RateLimit         int               // requests per minute per client IP on /api/* (not /api/v1/*); 0 = off
 	Limits            workflow.Limits   // zero fields take workflow.DefaultLimits
-	ShutdownTimeout   time.Duration     // used by callers that have no deadline of their own; 0 -> 10s
 	WriteTimeout      time.Duration     // longest a response write may stall; 0 -> 30s
 	MaxConns          int               // open connections in total; 0 -> 4096
 	MaxConnsPerIP     int               // open connections from one client address; 0 -> 1024
@@ -122,9 +121,6 @@ var (
 func New(cfg Config, deps Deps) *Server {
 	if deps.Logger == nil {
 		deps.Logger = slog.Default()
-	}
-	if cfg.ShutdownTimeout <= 0 {
-		cfg.ShutdownTimeout = 10 * time.Second
 	}
 	if cfg.WriteTimeout <= 0 {
 		cfg.WriteTimeout = 30 * time.Second
@@ -275,9 +271,6 @@ func routeOf(ctx *fasthttp.RequestCtx) string {
 }
 
 func b2s(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
-
-// Handler is the whole request pipeline: middleware and router.
-func (s *Server) Handler() fasthttp.RequestHandler { return s.handler }
 
 // Serve answers requests on ln until Shutdown.
 func (s *Server) Serve(ln net.Listener) error {

@@ -1,9 +1,7 @@
 package server
 
 import (
-	"errors"
 	"maps"
-	"math"
 	"net/http"
 	"time"
 
@@ -12,9 +10,6 @@ import (
 	"github.com/gemini-flow/gemini-flow/store"
 	"github.com/gemini-flow/gemini-flow/workflow"
 )
-
-// maxSessionTTL bounds a session's lifetime and each extension.
-const maxSessionTTL = 30 * 24 * time.Hour
 
 func (s *Server) bindSessions() {
 	s.handle(http.MethodGet, "/api/sessions", s.listSessions)
@@ -27,12 +22,6 @@ func (s *Server) bindSessions() {
 	s.handle(http.MethodPost, "/api/sessions/{id}/terminate", s.terminateSession)
 }
 
-func sessionErr(err error) error {
-	if errors.Is(err, store.ErrNotFound) {
-		return errNotFound("session")
-	}
-	return dbError(err)
-}
 
 // present reports the session as a client should see it now.
 func present(sess *workflow.Session, now int64) *workflow.Session {
@@ -72,103 +61,48 @@ func (s *Server) getSession(ctx *fasthttp.RequestCtx) error {
 	}
 	sess, err := s.deps.Store.Sessions.Get(id)
 	if err != nil {
-		return sessionErr(err)
+		return dbError(err)
 	}
 	return s.writeData(ctx, http.StatusOK, present(sess, nowMs()))
 }
 
-// msField reads an optional positive duration in milliseconds, at most maxSessionTTL.
-func msField(body map[string]any, key string) (int64, error) {
-	v, ok := body[key]
-	if !ok || v == nil {
-		return 0, nil
-	}
-	f, ok := v.(float64)
-	if !ok || f <= 0 || f != math.Trunc(f) || f > float64(maxSessionTTL.Milliseconds()) {
-		return 0, errProblem(key, "must be a whole number of milliseconds from 1 to "+maxSessionTTL.String())
-	}
-	return int64(f), nil
-}
-
-// sessionFields reads workflowId and data, both optional.
-func sessionFields(body map[string]any) (wfID *string, data map[string]any, err error) {
-	if v, ok := body["workflowId"]; ok && v != nil {
-		id, ok := v.(string)
-		if !ok {
-			return nil, nil, errProblem("workflowId", "must be a string")
-		}
-		if id != "" {
-			if err := workflow.ValidateID(id); err != nil {
-				return nil, nil, errProblem("workflowId", err.Error())
-			}
-		}
-		wfID = &id
-	}
-	if v, ok := body["data"]; ok && v != nil {
-		m, ok := v.(map[string]any)
-		if !ok {
-			return nil, nil, errProblem("data", "must be an object")
-		}
-		data = m
-	}
-	return wfID, data, nil
-}
-
 func (s *Server) createSession(ctx *fasthttp.RequestCtx) error {
-	body, err := s.decodeBody(ctx)
-	if err != nil {
-		return err
-	}
-	wfID, data, err := sessionFields(body)
-	if err != nil {
-		return err
-	}
-	ttl, err := msField(body, "expiresIn")
+	sc, err := workflow.DecodeSessionCreate(ctx.PostBody(), s.lim)
 	if err != nil {
 		return err
 	}
 	id := ""
-	if wfID != nil {
-		id = *wfID
+	if sc.WorkflowID != nil {
+		id = *sc.WorkflowID
 	}
-	sess := workflow.NewSession(id, data, nowMs(), ttl)
+	sess := workflow.NewSession(id, sc.Data, nowMs(), sc.ExpiresIn)
 	if err := s.deps.Store.Sessions.Create(sess); err != nil {
-		return sessionErr(err)
+		return dbError(err)
 	}
 	return s.writeData(ctx, http.StatusCreated, present(sess, nowMs()))
 }
 
 func (s *Server) updateSession(ctx *fasthttp.RequestCtx) error {
-	id, body, err := s.idAndBody(ctx)
+	id, err := pathID(ctx)
 	if err != nil {
 		return err
 	}
-	wfID, data, err := sessionFields(body)
+	sc, err := workflow.DecodeSessionUpdate(ctx.PostBody(), s.lim)
 	if err != nil {
 		return err
-	}
-	var status workflow.SessionStatus
-	if v, ok := body["status"]; ok && v != nil {
-		st, _ := v.(string)
-		switch workflow.SessionStatus(st) {
-		case workflow.SessionActive, workflow.SessionTerminated:
-			status = workflow.SessionStatus(st)
-		default:
-			return errProblem("status", "must be active or terminated")
-		}
 	}
 	return s.changeSession(ctx, id, func(sess *workflow.Session, now int64) error {
-		if wfID != nil {
-			sess.WorkflowID = *wfID
+		if sc.WorkflowID != nil {
+			sess.WorkflowID = *sc.WorkflowID
 		}
-		if data != nil {
-			merged := make(map[string]any, len(sess.Data)+len(data))
+		if sc.Data != nil {
+			merged := make(map[string]any, len(sess.Data)+len(sc.Data))
 			maps.Copy(merged, sess.Data)
-			maps.Copy(merged, data)
+			maps.Copy(merged, sc.Data)
 			sess.Data = merged
 		}
-		if status != "" {
-			sess.Status = status
+		if sc.Status != "" {
+			sess.Status = sc.Status
 		}
 		sess.UpdatedAt = now
 		return nil
@@ -180,7 +114,7 @@ func (s *Server) changeSession(ctx *fasthttp.RequestCtx, id string, fn func(sess
 	now := nowMs()
 	sess, err := s.deps.Store.Sessions.Update(id, func(sess *workflow.Session) error { return fn(sess, now) })
 	if err != nil {
-		return sessionErr(err)
+		return dbError(err)
 	}
 	return s.writeData(ctx, http.StatusOK, present(sess, now))
 }
@@ -192,17 +126,17 @@ func (s *Server) deleteSession(ctx *fasthttp.RequestCtx) error {
 	}
 	sess, err := s.deps.Store.Sessions.Delete(id)
 	if err != nil {
-		return sessionErr(err)
+		return dbError(err)
 	}
 	return s.writeData(ctx, http.StatusOK, map[string]any{"deleted": true, "session": present(sess, nowMs())})
 }
 
 func (s *Server) extendSession(ctx *fasthttp.RequestCtx) error {
-	id, body, err := s.idAndBody(ctx)
+	id, err := pathID(ctx)
 	if err != nil {
 		return err
 	}
-	ext, err := msField(body, "extensionMs")
+	ext, err := workflow.DecodeExtension(ctx.PostBody(), s.lim)
 	if err != nil {
 		return err
 	}

@@ -2,7 +2,6 @@ package server
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -145,22 +144,12 @@ func (s *Server) getWorkflow(ctx *fasthttp.RequestCtx) error {
 	return s.writeRawData(ctx, http.StatusOK, func(dst []byte) ([]byte, error) {
 		dst, err := s.deps.Store.Workflows.AppendJSON(dst, id)
 		if err != nil {
-			return dst, workflowErr(err)
+			return dst, dbError(err)
 		}
 		return dst, nil
 	})
 }
 
-// workflowErr names the workflow in not-found and conflict answers.
-func workflowErr(err error) error {
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return errNotFound("workflow")
-	case errors.Is(err, store.ErrConflict):
-		return errConflict("a workflow with this id already exists")
-	}
-	return dbError(err)
-}
 
 // checkNewWorkflow turns decode results into the API's errors.
 func checkNewWorkflow(wf *workflow.Workflow, problems []workflow.Problem, err error) error {
@@ -184,7 +173,7 @@ func (s *Server) createWorkflow(ctx *fasthttp.RequestCtx) error {
 		return err
 	}
 	if err := s.deps.Store.Workflows.Create(wf); err != nil {
-		return workflowErr(err)
+		return dbError(err)
 	}
 	s.broadcast("workflow.created", workflowEvent{Workflow: wf, Metadata: wf.Metadata})
 	return s.writeData(ctx, http.StatusCreated, wf)
@@ -225,7 +214,7 @@ func (s *Server) importWorkflow(ctx *fasthttp.RequestCtx) error {
 		err = s.deps.Store.Workflows.Create(wf)
 	}
 	if err != nil {
-		return workflowErr(err)
+		return dbError(err)
 	}
 	s.broadcast("workflow.created", workflowEvent{Workflow: wf, Metadata: wf.Metadata})
 	return s.writeData(ctx, http.StatusCreated, wf)
@@ -248,7 +237,7 @@ func (s *Server) updateWorkflow(ctx *fasthttp.RequestCtx) error {
 		return nil
 	})
 	if err != nil {
-		return workflowErr(err)
+		return dbError(err)
 	}
 	s.broadcast("workflow.updated", workflowEvent{Workflow: wf, Metadata: wf.Metadata})
 	return s.writeData(ctx, http.StatusOK, wf)
@@ -261,7 +250,7 @@ func (s *Server) deleteWorkflow(ctx *fasthttp.RequestCtx) error {
 	}
 	wf, err := s.deps.Store.Workflows.Delete(id)
 	if err != nil {
-		return workflowErr(err)
+		return dbError(err)
 	}
 	s.broadcast("workflow.deleted", workflowDeletedEvent{WorkflowID: id, Metadata: wf.Metadata})
 	return s.writeData(ctx, http.StatusOK, map[string]any{"deleted": true, "workflow": wf})
@@ -283,7 +272,7 @@ func (s *Server) exportWorkflow(ctx *fasthttp.RequestCtx) error {
 	}
 	wf, err := s.deps.Store.Workflows.Get(id)
 	if err != nil {
-		return workflowErr(err)
+		return dbError(err)
 	}
 	var v any = wf
 	if !withMeta {

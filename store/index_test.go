@@ -119,7 +119,7 @@ func TestIndexFollowsEveryWrite(t *testing.T) {
 	}
 
 	// Reopened, the index is rebuilt from the file alone.
-	path := s.Path()
+	path := s.path
 	must(t, s.Close())
 	s2, err := Open(path, Options{})
 	must(t, err)
@@ -168,7 +168,7 @@ func TestRecordsNotInTheEncodersFormat(t *testing.T) {
 		return tx.Bucket(bucketWorkflows).Put([]byte("old"), []byte(foreign))
 	}))
 	asOlderFile(t, s)
-	path := s.Path()
+	path := s.path
 	must(t, s.Close())
 	s2, err := Open(path, Options{})
 	must(t, err)
@@ -300,7 +300,7 @@ func openUnchecked(t *testing.T) *Store {
 // openTestAgain closes s and opens its file again, closed at cleanup.
 func openTestAgain(t *testing.T, s *Store) *Store {
 	t.Helper()
-	path := s.Path()
+	path := s.path
 	must(t, s.Close())
 	s2, err := Open(path, Options{})
 	must(t, err)

@@ -72,7 +72,7 @@ func storedBytes(tb testing.TB, s *Store, bucket []byte) int64 {
 }
 
 func fileSize(tb testing.TB, s *Store) int64 {
-	fi, err := os.Stat(s.Path())
+	fi, err := os.Stat(s.path)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -161,7 +161,7 @@ func TestSearchEqualsScan(t *testing.T) {
 func reopen(t *testing.T, s *Store) *Store {
 	t.Helper()
 	must(t, s.Close())
-	s2, err := Open(s.Path(), Options{})
+	s2, err := Open(s.path, Options{})
 	must(t, err)
 	return s2
 }

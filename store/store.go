@@ -224,8 +224,6 @@ func nilIfTypedNil(o Observer) Observer {
 // Close closes the database, waiting for running transactions.
 func (s *Store) Close() error { return s.db.Close() }
 
-// Path is the database file's path.
-func (s *Store) Path() string { return s.path }
 
 // Ping reports whether the database answers a read.
 func (s *Store) Ping() error {

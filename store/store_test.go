@@ -95,8 +95,8 @@ func TestConcurrentUpdatesApplyOnce(t *testing.T) {
 func TestLockedFileFailsFast(t *testing.T) {
 	s := openTest(t, Options{})
 	start := time.Now()
-	_, err := Open(s.Path(), Options{Timeout: 50 * time.Millisecond})
-	if !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), s.Path()) {
+	_, err := Open(s.path, Options{Timeout: 50 * time.Millisecond})
+	if !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), s.path) {
 		t.Fatalf("second open: %v", err)
 	}
 	if d := time.Since(start); d > 5*time.Second {
@@ -211,7 +211,7 @@ func TestCountsFollowWrites(t *testing.T) {
 	check("misses", 2, 5, 3, map[int]int{1: 1, 4: 1})
 
 	// Reopening scans the file and reports the same counts.
-	path := s.Path()
+	path := s.path
 	checkAndClose(t, s)
 	rec2 := newRecorder()
 	s2, err := Open(path, Options{Metrics: rec2})
@@ -246,7 +246,7 @@ func TestMetricsStatus(t *testing.T) {
 	if last := ops[len(ops)-1]; last != "write/workflows/error" {
 		t.Errorf("last op %q", last)
 	}
-	s2, err := Open(s.Path(), Options{})
+	s2, err := Open(s.path, Options{})
 	must(t, err)
 	checkAndClose(t, s2)
 }

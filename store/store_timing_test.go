@@ -106,7 +106,7 @@ func BenchmarkAppendJSON(b *testing.B) {
 func BenchmarkOpen1000(b *testing.B) {
 	s := openTest(b, Options{})
 	fill(b, s, 1000)
-	path := s.Path() + ".copy"
+	path := s.path + ".copy"
 	f, err := os.Create(path)
 	if err != nil {
 		b.Fatal(err)

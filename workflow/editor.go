@@ -18,7 +18,16 @@ var (
 
 // ValidationError carries the problems that made an operation refuse its input.
 type ValidationError struct {
+	What     string // what was invalid ("node", "workflow"); "" means the request
 	Problems []Problem
+}
+
+// Summary is the one-line message of the error: "<what> is invalid".
+func (e *ValidationError) Summary() string {
+	if e.What == "" {
+		return "invalid request"
+	}
+	return e.What + " is invalid"
 }
 
 // Error implements error.
