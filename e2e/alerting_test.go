@@ -190,6 +190,45 @@ func TestAlertingWithAlertmanager(t *testing.T) {
 		}
 	}
 	compareWebhookPayloads(t, sink)
+	checkRulesHealthAndMetrics(t, b.URL, amURL)
+}
+
+// checkRulesHealthAndMetrics reads /health's components.rules and the rule and
+// notification families of /metrics after the alert went through.
+func checkRulesHealthAndMetrics(t *testing.T, base, amURL string) {
+	t.Helper()
+	var health struct {
+		Components struct {
+			Rules struct {
+				Status         string     `json:"status"`
+				Groups         int        `json:"groups"`
+				Rules          int        `json:"rules"`
+				FailingRules   int        `json:"failingRules"`
+				LastEvaluation *time.Time `json:"lastEvaluation"`
+			} `json:"rules"`
+		} `json:"components"`
+	}
+	_, body := call(t, http.MethodGet, base+"/health", "")
+	if err := json.Unmarshal(body, &health); err != nil {
+		t.Fatal(err)
+	}
+	r := health.Components.Rules
+	if r.Status != "healthy" || r.Groups != 1 || r.Rules != 1 || r.FailingRules != 0 || r.LastEvaluation == nil || time.Since(*r.LastEvaluation) > time.Minute {
+		t.Errorf("/health components.rules: %s", body)
+	}
+	_, body = call(t, http.MethodGet, base+"/metrics", "")
+	for _, want := range []string{
+		`gemini_flow_rule_evaluations_total{rule_group=`,
+		`gemini_flow_rule_evaluation_failures_total{rule_group=`,
+		`gemini_flow_rule_group_last_evaluation_timestamp_seconds{rule_group=`,
+		`gemini_flow_notifications_sent_total{alertmanager="` + amURL + `"}`,
+		`gemini_flow_alerts{state="firing"} 0`,
+		`gemini_flow_notifications_dropped_total 0`,
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
 }
 
 // compareWebhookPayloads checks that the binary's resolved message carries what

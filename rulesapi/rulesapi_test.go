@@ -143,6 +143,10 @@ func TestClientGolangDecodes(t *testing.T) {
 		t.Errorf("failing rule: %+v", g.Rules[2])
 	}
 
+	if sum := m.Summary(); sum.Status != "degraded" || sum.Groups != 1 || sum.Rules != 3 || sum.FailingRules != 1 || sum.LastEvaluation == nil {
+		t.Errorf("summary for /health: %+v", sum)
+	}
+
 	only, err := client.Rules(ctx, []string{`{severity="page"}`})
 	if err != nil {
 		t.Fatal(err)
