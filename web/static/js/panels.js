@@ -14,6 +14,10 @@ export const COLORS = ["#7eb26d", "#eab839", "#6ed0e0", "#ef843c", "#e24d42", "#
 // would repeat.
 const TIME_INCRS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800, 2592000];
 
+// BYTE_INCRS are the spacings of byte ticks: round numbers of KiB, MiB, GiB, so that the
+// labels are short.
+const BYTE_INCRS = [0, 1, 2, 3, 4].flatMap((k) => [1, 2, 5, 10, 20, 50, 100, 200, 500].map((m) => m * 1024 ** k));
+
 // TARGET is the label that tells apart the targets of one panel asked in one query.
 const TARGET = "__gf_target";
 
@@ -101,6 +105,7 @@ function chartOpts(p, names, width, height, onZoom) {
       {
         ...axis,
         values: (u, vals) => fmtTicks(vals, unit),
+        ...(unit === "bytes" ? { incrs: BYTE_INCRS } : {}),
         // Ticks and gap, then about 7 px a character of the 12 px system font.
         size: (u, values) => 20 + 7 * Math.max(3, ...(values || []).map((v) => String(v).length)),
       },
