@@ -26,8 +26,9 @@ import (
 	"github.com/gemini-flow/gemini-flow/ws"
 )
 
-// shutdownTimeout bounds how long a stop waits for in-flight requests.
-const shutdownTimeout = 10 * time.Second
+// shutdownTimeout bounds how long a stop waits for in-flight requests and WebSocket clients;
+// with the history's last checkpoint after it, the whole stop fits Docker's 10 s.
+const shutdownTimeout = 8 * time.Second
 
 // Config is everything the stack is built from; the binary fills it from flags.
 type Config struct {

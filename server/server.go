@@ -5,6 +5,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -142,6 +143,7 @@ func New(cfg Config, deps Deps) *Server {
 	if cfg.MetricsKey != "" {
 		s.metricsKey = []byte(cfg.MetricsKey)
 	}
+	s.log = slog.New(newRedactor(deps.Logger.Handler(), append(s.apiKeys, s.metricsKey)))
 	s.origins = make(map[string]bool, len(cfg.CORSOrigins))
 	for _, o := range cfg.CORSOrigins {
 		if o == "*" {
@@ -295,8 +297,9 @@ func (s *Server) Serve(ln net.Listener) error {
 // SetReady flips /readyz.
 func (s *Server) SetReady(ready bool) { s.ready.Store(ready) }
 
-// Shutdown stops answering /readyz, closes WebSocket clients with 1001, and waits for in-flight
-// requests until ctx ends, when their upstream calls and queries are cancelled.
+// Shutdown stops answering /readyz and stops taking connections first; then, side by side,
+// closes WebSocket clients with 1001 and waits for in-flight requests, both until ctx ends,
+// when upstream calls and queries are cancelled and the clients left are cut off.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.SetReady(false)
 	s.lnMu.Lock()
@@ -306,15 +309,24 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if ln != nil {
 		// fasthttp's Shutdown only stops listeners its Serve has registered; one that
 		// Serve received but had not registered yet would keep Serve running forever.
-		defer ln.Close()
+		_ = ln.Close()
 	}
-	if s.deps.Hub != nil {
-		s.deps.Hub.Close()
-	}
+	hubDone := make(chan struct{})
+	go func() {
+		defer close(hubDone)
+		if s.deps.Hub != nil {
+			s.deps.Hub.Shutdown(ctx)
+		}
+	}()
 	stop := context.AfterFunc(ctx, s.stopBase)
 	defer stop()
 	defer s.stopBase()
-	return s.srv.ShutdownWithContext(ctx)
+	err := s.srv.ShutdownWithContext(ctx)
+	<-hubDone
+	if errors.Is(err, net.ErrClosed) { // the listener closed above
+		err = nil
+	}
+	return err
 }
 
 // isLoopbackAddr reports whether a listener's address is on loopback only.

@@ -23,6 +23,7 @@
 package ws
 
 import (
+	"context"
 	"log/slog"
 	"sync"
 	"time"
@@ -222,7 +223,11 @@ func (h *Hub) Count() int {
 
 // Close sends close code 1001 to every client and waits, bounded, until all are gone; any
 // Serve call after it closes its connection at once.
-func (h *Hub) Close() {
+func (h *Hub) Close() { h.Shutdown(context.Background()) }
+
+// Shutdown is Close within ctx: clients still there when ctx is about to end (or after the
+// write timeout) are cut off, so a client that never reads cannot hold a stop past ctx.
+func (h *Hub) Shutdown(ctx context.Context) {
 	h.mu.Lock()
 	h.closed = true
 	leaving := make([]*client, 0, len(h.clients))
@@ -240,7 +245,13 @@ func (h *Hub) Close() {
 	for _, c := range leaving {
 		c.leave(websocket.CloseGoingAway, "server going away")
 	}
-	if h.waitGone(h.opts.WriteTimeout + h.closeWait) {
+	grace := h.opts.WriteTimeout + h.closeWait
+	if deadline, ok := ctx.Deadline(); ok {
+		// Half the time left: a client that has not closed by then is not reading, and the
+		// rest of the stop (the request drain runs alongside) keeps its share.
+		grace = max(0, min(grace, time.Until(deadline)/2))
+	}
+	if h.waitGone(grace) {
 		return
 	}
 	h.log.Warn("websocket clients slow to close, cutting them off", "remaining", h.Count())
