@@ -42,7 +42,10 @@ func scanList(all []workflow.Metadata, q ListQuery) (string, int) {
 			continue
 		}
 		if len(q.Tags) > 0 && !slices.ContainsFunc(q.Tags, func(want string) bool {
-			return slices.ContainsFunc(m.Tags, func(have string) bool { return strings.ToLower(have) == strings.ToLower(want) })
+			return slices.ContainsFunc(m.Tags, func(have string) bool {
+				//lint:ignore SA6005 the filter's meaning is equality of lower cases, which EqualFold's folding is not
+				return strings.ToLower(have) == strings.ToLower(want)
+			})
 		}) {
 			continue
 		}
