@@ -46,6 +46,8 @@ type config struct {
 	RuleSources      []rules.Source // nil: rule evaluation off
 	AlertmanagerURLs []string
 	WebhookURLs      []string
+	AlertResendDelay time.Duration // how often a firing alert is sent again
+	AlertGracePeriod time.Duration // least time a restored pending alert still waits
 	QueryLimits      promapi.Limits
 	QueryCacheBytes  int64             // 0: the range query result cache is off
 	Flags            map[string]string // every setting but the keys, for /api/v1/status/flags
@@ -90,6 +92,8 @@ var options = []option{
 	{"rules-file", "RULES_FILE", "", "Prometheus rule files to evaluate, repeatable or comma-separated (default: the shipped dashboards/alerts.yml; none: off)"},
 	{"alertmanager-url", "ALERTMANAGER_URL", "", "Alertmanager base URLs to send alerts to, repeatable or comma-separated"},
 	{"alert-webhook-url", "ALERT_WEBHOOK_URL", "", "URLs that receive Alertmanager's webhook payload, repeatable or comma-separated"},
+	{"alert-resend-delay", "ALERT_RESEND_DELAY", "1m", "how often a firing alert is sent again (Prometheus's --rules.alert.resend-delay)"},
+	{"alert-for-grace-period", "ALERT_FOR_GRACE_PERIOD", "10m", "least time a pending alert restored after a restart still waits (Prometheus's --rules.alert.for-grace-period)"},
 	{"query-max-length", "QUERY_MAX_LENGTH", "32768", "longest PromQL query in bytes"},
 	{"query-max-depth", "QUERY_MAX_DEPTH", "256", "deepest PromQL nesting (brackets plus binary operators)"},
 	{"query-max-points", "QUERY_MAX_POINTS", "1000000", "most evaluation points of a query (outer steps plus every subquery's)"},
@@ -199,6 +203,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer, st
 		{"history-interval", &c.HistoryInterval, true},
 		{"history-retention", &c.HistoryRetention, false},
 		{"push-interval", &c.PushInterval, false},
+		{"alert-resend-delay", &c.AlertResendDelay, false},
+		{"alert-for-grace-period", &c.AlertGracePeriod, false},
 		{"write-timeout", &c.WriteTimeout, false},
 	}
 	for _, d := range durations {

@@ -73,6 +73,8 @@ func serve(cfg config, logger *slog.Logger) error {
 		RuleSources:         cfg.RuleSources,
 		AlertmanagerURLs:    cfg.AlertmanagerURLs,
 		WebhookURLs:         cfg.WebhookURLs,
+		AlertResendDelay:    cfg.AlertResendDelay,
+		AlertGracePeriod:    cfg.AlertGracePeriod,
 		RemoteWriteURLs:     cfg.RemoteWrite.URLs,
 		RemoteWriteInterval: cfg.RemoteWrite.Interval,
 		RemoteWriteQueue:    cfg.RemoteWrite.Queue,

@@ -28,7 +28,8 @@ func (a *App) openRules(engine *promql.Engine) error {
 	a.notifier = notify.New(notify.Options{AlertmanagerURLs: a.cfg.AlertmanagerURLs, WebhookURLs: a.cfg.WebhookURLs,
 		ExternalURL: url, Metrics: a.Metrics, Logger: a.log})
 	m, err := rules.New(rules.Options{Sources: a.cfg.RuleSources, Interval: a.cfg.HistoryInterval, Engine: engine,
-		Queryable: a.History, Appender: a.History, Notifier: a.notifier, ExternalURL: url, Metrics: a.Metrics, Logger: a.log})
+		Queryable: a.History, Appender: a.History, Notifier: a.notifier, ExternalURL: url, Metrics: a.Metrics, Logger: a.log,
+		ResendDelay: a.cfg.AlertResendDelay, ForGracePeriod: a.cfg.AlertGracePeriod})
 	if err != nil {
 		return fmt.Errorf("load rules: %w", err)
 	}

@@ -56,6 +56,8 @@ type Config struct {
 	RuleSources         []rules.Source    // rule files to evaluate on the history; nil: off
 	AlertmanagerURLs    []string          // Alertmanagers the alerts go to
 	WebhookURLs         []string          // receivers of Alertmanager's webhook payload
+	AlertResendDelay    time.Duration     // 0: Prometheus's 1m
+	AlertGracePeriod    time.Duration     // 0: Prometheus's 10m
 	RemoteWriteURLs     []string          // remote-write receivers of every history sample
 	RemoteWriteInterval time.Duration     // 0: the history interval
 	RemoteWriteQueue    int               // samples held per receiver; 0: remotewrite's default
