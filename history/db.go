@@ -41,13 +41,12 @@ type Options struct {
 	Source             func(w io.Writer)              // renders the exposition; nil -> Run samples nothing
 	OnSample           func(ts time.Time, series int) // called after each tick; may be nil
 	Logger             *slog.Logger                   // nil -> slog.Default()
-	CheckpointInterval time.Duration                  // how often open chunks reach the file; 0 -> 1 minute
+	CheckpointInterval time.Duration                  // how often open chunks reach the file; 0 -> every tick
 	LockTimeout        time.Duration                  // wait for the file lock; 0 -> 1 second
 }
 
 const (
 	defaultRetention  = 7 * 24 * time.Hour
-	defaultCheckpoint = time.Minute
 	retentionEvery    = 10 * time.Minute
 	fileGrowStep      = 1 << 20
 )
@@ -110,7 +109,9 @@ func Open(opts Options) (*DB, error) {
 		opts.Retention = defaultRetention
 	}
 	if opts.CheckpointInterval <= 0 {
-		opts.CheckpointInterval = defaultCheckpoint
+		// A delta of the open chunks costs a few bytes per series, so each tick reaches the
+		// file: a crash loses at most the tick being taken.
+		opts.CheckpointInterval = opts.Interval
 	}
 	if opts.LockTimeout <= 0 {
 		opts.LockTimeout = time.Second

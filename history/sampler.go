@@ -14,7 +14,11 @@ func (d *DB) Run(ctx context.Context) {
 	if iv <= 0 || d.opts.Source == nil {
 		return
 	}
-	lastCheckpoint, lastRetention := time.Now(), time.Time{}
+	// The first tick is checkpointed too: a process that dies within a minute leaves a trace.
+	lastCheckpoint, lastRetention := time.Time{}, time.Time{}
+	// Ticks land on interval boundaries; half an interval of slack keeps a checkpoint
+	// interval equal to the tick interval from skipping ticks that come a little early.
+	slack := d.opts.Interval / 2
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
@@ -27,7 +31,7 @@ func (d *DB) Run(ctx context.Context) {
 		case <-timer.C:
 		}
 		d.sample(time.Now().UnixMilli() / iv * iv)
-		if time.Since(lastCheckpoint) >= d.opts.CheckpointInterval {
+		if time.Since(lastCheckpoint) >= d.opts.CheckpointInterval-slack {
 			lastCheckpoint = time.Now()
 			if err := d.checkpoint(); err != nil {
 				d.log.Error("history checkpoint failed", "err", err)
