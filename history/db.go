@@ -46,9 +46,9 @@ type Options struct {
 }
 
 const (
-	defaultRetention  = 7 * 24 * time.Hour
-	retentionEvery    = 10 * time.Minute
-	fileGrowStep      = 1 << 20
+	defaultRetention = 7 * 24 * time.Hour
+	retentionEvery   = 10 * time.Minute
+	fileGrowStep     = 1 << 20
 )
 
 // initialMmap is the size bbolt maps the file with at first. It is address space, not
@@ -92,7 +92,7 @@ type DB struct {
 	closed     bool
 	closeErr   error
 	samples    atomic.Uint64
-	lastSample atomic.Int64 // ms; 0 before the first sample
+	lastSample atomic.Int64  // ms; 0 before the first sample
 	pastGen    atomic.Uint64 // counts changes to what was before lastSample (see Watermark)
 	ckErrors   atomic.Uint64
 	fileBytes  atomic.Int64

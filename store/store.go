@@ -224,7 +224,6 @@ func nilIfTypedNil(o Observer) Observer {
 // Close closes the database, waiting for running transactions.
 func (s *Store) Close() error { return s.db.Close() }
 
-
 // Ping reports whether the database answers a read.
 func (s *Store) Ping() error {
 	return s.readTx(func(tx *bolt.Tx) error {
