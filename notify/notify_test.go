@@ -151,7 +151,7 @@ func TestWebhookGroups(t *testing.T) {
 		{2 * time.Minute, []Alert{firing, alert("B", now.Add(6*time.Minute))}, []string{"firing"}},
 		{3 * time.Minute, []Alert{alert("A", now.Add(3*time.Minute))}, []string{"resolved"}},
 		{4 * time.Minute, []Alert{alert("A", now.Add(3*time.Minute))}, nil},
-		{5*time.Minute + repeatInterval, []Alert{alert("B", now.Add(repeatInterval + 9*time.Minute))}, []string{"firing"}},
+		{5*time.Minute + repeatInterval, []Alert{alert("B", now.Add(repeatInterval+9*time.Minute))}, []string{"firing"}},
 	}
 	for _, s := range steps {
 		msgs := w.messages(s.batch, now.Add(s.at))

@@ -54,7 +54,6 @@ func (s *Server) mutate(ctx *fasthttp.RequestCtx, status int, fn func(*workflow.
 	return s.writeData(ctx, status, st)
 }
 
-
 func (s *Server) getState(ctx *fasthttp.RequestCtx) error {
 	st, err := s.deps.Store.Editor.Get()
 	if err != nil {

@@ -22,7 +22,6 @@ func (s *Server) bindSessions() {
 	s.handle(http.MethodPost, "/api/sessions/{id}/terminate", s.terminateSession)
 }
 
-
 // present reports the session as a client should see it now.
 func present(sess *workflow.Session, now int64) *workflow.Session {
 	sess.Status = sess.EffectiveStatus(now)

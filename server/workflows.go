@@ -150,7 +150,6 @@ func (s *Server) getWorkflow(ctx *fasthttp.RequestCtx) error {
 	})
 }
 
-
 // checkNewWorkflow turns decode results into the API's errors.
 func checkNewWorkflow(wf *workflow.Workflow, problems []workflow.Problem, err error) error {
 	if err != nil {
