@@ -20,6 +20,7 @@ const (
 	maxBatchSize         = 256
 	sendAttempts         = 3
 	firstBackoff         = 500 * time.Millisecond
+	alertsPath           = "/api/v2/alerts" // appended to an Alertmanager URL that lacks it
 )
 
 // Options configures a Notifier.
@@ -68,7 +69,7 @@ func New(opts Options) *Notifier {
 		n.metrics = noMetrics{}
 	}
 	for _, u := range opts.AlertmanagerURLs {
-		endpoint := strings.TrimSuffix(u, "/") + "/api/v2/alerts"
+		endpoint := strings.TrimSuffix(strings.TrimSuffix(u, "/"), alertsPath) + alertsPath
 		n.targets = append(n.targets, &target{url: u, queue: newQueue(opts.QueueCapacity),
 			post: func(ctx context.Context, batch []Alert) error { return n.postJSON(ctx, endpoint, batch) }})
 	}

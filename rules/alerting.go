@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/value"
 	"github.com/prometheus/prometheus/promql"
@@ -136,7 +137,7 @@ func (r *AlertingRule) alertOf(ctx context.Context, smpl promql.Sample, ts time.
 		return nil, errors.New("alerting rules on native histograms are not supported")
 	}
 	exp := newExpander(ctx, r.name, smpl, ts, q, externalURL)
-	lb := labels.NewBuilder(smpl.Metric).Del(labels.MetricName)
+	lb := labels.NewBuilder(smpl.Metric).Del(model.MetricNameLabel)
 	r.labels.Range(func(l labels.Label) { lb.Set(l.Name, exp.expand(l.Value)) })
 	lb.Set(labels.AlertName, r.name)
 	annotations := exp.expandAll(r.annotations)
@@ -148,13 +149,13 @@ func (r *AlertingRule) alertOf(ctx context.Context, smpl promql.Sample, ts time.
 
 // alertSample is the alert's ALERTS sample: its labels, alertstate, value 1.
 func alertSample(a *Alert, ts time.Time) promql.Sample {
-	lb := labels.NewBuilder(a.Labels).Set(labels.MetricName, alertMetricName).Set(alertStateLabel, a.State.String())
+	lb := labels.NewBuilder(a.Labels).Set(model.MetricNameLabel, alertMetricName).Set(alertStateLabel, a.State.String())
 	return promql.Sample{Metric: lb.Labels(), T: ts.UnixMilli(), F: 1}
 }
 
 // forStateSample is the alert's ALERTS_FOR_STATE sample: its labels, the Unix second it became active.
 func forStateSample(a *Alert, ts time.Time) promql.Sample {
-	lb := labels.NewBuilder(a.Labels).Set(labels.MetricName, alertForStateMetricName)
+	lb := labels.NewBuilder(a.Labels).Set(model.MetricNameLabel, alertForStateMetricName)
 	return promql.Sample{Metric: lb.Labels(), T: ts.UnixMilli(), F: float64(a.ActiveAt.Unix())}
 }
 
@@ -206,17 +207,24 @@ func (r *AlertingRule) setRestored() {
 	r.mu.Unlock()
 }
 
+// forState is the last ALERTS_FOR_STATE sample of an alert: when it was written (ms) and
+// the Unix second the alert had become active.
+type forState struct {
+	t        int64
+	activeAt float64
+}
+
 // restoreFrom applies the last ALERTS_FOR_STATE samples (by labels) to the active alerts.
-func (r *AlertingRule) restoreFrom(last map[string][2]float64, ts time.Time, gracePeriod time.Duration) {
+func (r *AlertingRule) restoreFrom(last map[string]forState, ts time.Time, gracePeriod time.Duration) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, a := range r.active {
-		tv, ok := last[a.Labels.String()]
-		if !ok || value.IsStaleNaN(tv[1]) {
+		fs, ok := last[a.Labels.String()]
+		if !ok || value.IsStaleNaN(fs.activeAt) {
 			continue
 		}
-		downAt := time.Unix(int64(tv[0])/1000, 0).UTC()
-		activeAt := time.Unix(int64(tv[1]), 0).UTC()
+		downAt := time.Unix(fs.t/1000, 0).UTC()
+		activeAt := time.Unix(int64(fs.activeAt), 0).UTC()
 		remaining := r.holdDuration - downAt.Sub(activeAt)
 		switch {
 		case remaining <= 0: // it was firing: the next evaluation fires it again

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/value"
 	"github.com/prometheus/prometheus/promql"
@@ -187,9 +188,9 @@ func (g *Group) RestoreForState(ctx context.Context, ts time.Time) {
 		if !ok {
 			continue
 		}
-		last := map[string][2]float64{} // labels without __name__ -> last (t, v)
+		last := map[string]forState{} // by labels without __name__
 		ss := q.Select(ctx, false, nil,
-			labels.MustNewMatcher(labels.MatchEqual, labels.MetricName, alertForStateMetricName),
+			labels.MustNewMatcher(labels.MatchEqual, model.MetricNameLabel, alertForStateMetricName),
 			labels.MustNewMatcher(labels.MatchEqual, labels.AlertName, ar.name))
 		for ss.Next() {
 			s := ss.At()
@@ -200,7 +201,7 @@ func (g *Group) RestoreForState(ctx context.Context, ts time.Time) {
 				t, v = it.At()
 			}
 			if it.Err() == nil && t != 0 {
-				last[labels.NewBuilder(s.Labels()).Del(labels.MetricName).Labels().String()] = [2]float64{float64(t), v}
+				last[labels.NewBuilder(s.Labels()).Del(model.MetricNameLabel).Labels().String()] = forState{t: t, activeAt: v}
 			}
 		}
 		if err := ss.Err(); err != nil {

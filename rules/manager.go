@@ -75,7 +75,6 @@ type Manager struct {
 	query       QueryFunc
 	externalURL *url.URL
 	metrics     Metrics
-	started     sync.Once
 }
 
 // New parses the rule files; the error names the file and line of the first problem.

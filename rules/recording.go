@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql"
 	"github.com/prometheus/prometheus/promql/parser"
@@ -35,7 +36,7 @@ func (r *RecordingRule) eval(ctx context.Context, ts time.Time, q QueryFunc) (pr
 	}
 	seen := make(map[uint64]struct{}, len(vec))
 	for i := range vec {
-		lb := labels.NewBuilder(vec[i].Metric).Set(labels.MetricName, r.name)
+		lb := labels.NewBuilder(vec[i].Metric).Set(model.MetricNameLabel, r.name)
 		r.labels.Range(func(l labels.Label) { lb.Set(l.Name, l.Value) })
 		vec[i].Metric = lb.Labels()
 		h := vec[i].Metric.Hash()
