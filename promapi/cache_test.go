@@ -136,9 +136,10 @@ func TestCacheNeverChangesAnswers(t *testing.T) {
 	cold := servePromAPI(t, New(Options{Queryable: m.db}))
 	warmAPI := New(Options{Queryable: m.db, CacheBytes: 8 << 20, Watermark: m.db.Watermark})
 	warm := servePromAPI(t, warmAPI)
+	past := int64(2) // steps past the last sample the window ends, as a live page asks
 	compare := func(span, step int64) {
 		t.Helper()
-		end := m.nextSec + 2*step // past the last sample, as a live page asks
+		end := m.nextSec + past*step
 		end -= end % step
 		for _, q := range cacheQueries(int(step)) {
 			form := url.Values{"query": {q}, "start": {strconv.FormatInt(end-span, 10)}, "end": {strconv.FormatInt(end, 10)}, "step": {strconv.FormatInt(step, 10)}}
@@ -159,6 +160,11 @@ func TestCacheNeverChangesAnswers(t *testing.T) {
 		compare(600, 10)
 		m.tick(t, 1+round)
 	}
+	past = -3 // windows wholly in the final past: asked twice, the second from the cache alone
+	compare(1800, 10)
+	compare(1800, 10)
+	compare(600, 30)
+	past = 2
 	s := warmAPI.CacheStats()
 	if s.Hits == 0 || s.Misses == 0 || s.Bytes <= 0 || s.Entries == 0 {
 		t.Errorf("cache stats %+v: expected hits, misses and bytes", s)

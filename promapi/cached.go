@@ -13,9 +13,12 @@ import (
 )
 
 // runCached answers a range query from the cache's final points and evaluates only the steps
-// after them, then keeps the steps now final for the next request. A tail whose annotations
-// differ from the cached ones (they may describe the range evaluated) is thrown away and the
-// whole range evaluated, so the answer is always the one a whole evaluation gives.
+// after them, then keeps the steps now final for the next request. Annotations may describe
+// the steps evaluated (histogram_quantile's monotonicity info names their range and a sample
+// count the engine does not add up exactly): a tail keeps the cached annotations when it has
+// none and the cache holds exactly the steps before it, or when its own read the same;
+// otherwise it is thrown away and the whole range evaluated, so the answer is always the one
+// a whole evaluation gives.
 func (a *API) runCached(ctx *fasthttp.RequestCtx, limit int, start, end time.Time, step time.Duration) result {
 	if step%time.Millisecond != 0 {
 		return a.runQuery(ctx, limit, start, end, step)
@@ -35,15 +38,21 @@ func (a *API) runCached(ctx *fasthttp.RequestCtx, limit int, start, end time.Tim
 	if entry := a.cache.get(key, gen, startMs); entry != nil {
 		held := window(entry.series, startMs, min(endMs, entry.end))
 		if evalFrom := entry.end + stepMs; evalFrom > endMs {
-			hit = len(entry.warnings) == 0
-			matrix = joinMatrix(held, nil)
+			// The same steps as cached: their annotations, unless the range starts elsewhere.
+			hit = len(entry.warnings) == 0 || startMs == entry.start
+			matrix, warnings = joinMatrix(held, nil), entry.warnings
 		} else {
 			tail, ws, perr := a.evalRange(q, start, time.UnixMilli(evalFrom), end, step)
 			if perr != nil {
 				return result{err: perr, warnings: ws, query: q.qs}
 			}
-			hit = sameAnnotations(entry.warnings, ws, q.qs)
 			matrix, warnings = joinMatrix(held, tail), ws
+			switch {
+			case startMs == entry.start && len(ws) == 0: // the tail adds nothing to the cached steps
+				warnings, hit = entry.warnings, true
+			default:
+				hit = sameAnnotations(entry.warnings, ws, q.qs)
+			}
 		}
 	}
 	if hit {
