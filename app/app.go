@@ -125,7 +125,7 @@ func Open(cfg Config) (a *App, err error) {
 			Instance:  a.Addr,
 			Source:    a.Metrics.WritePrometheus,
 			OnSample: func(ts time.Time, series int) {
-				a.Hub.Publish("metrics", "metrics.sampled", map[string]any{"timestamp": ts.UnixMilli(), "series": series})
+				a.Hub.Publish(ws.TopicMetrics, ws.TypeMetrics, map[string]any{"timestamp": ts.UnixMilli(), "series": series})
 			},
 			Logger: a.log,
 		})

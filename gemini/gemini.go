@@ -13,6 +13,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/gemini-flow/gemini-flow/monitoring"
 )
 
 // Defaults used when a Config field is zero.
@@ -24,10 +26,10 @@ const (
 
 // Outcomes reported to the Observer.
 const (
-	OutcomeSuccess     = "success"
-	OutcomeError       = "error"
-	OutcomeTimeout     = "timeout"
-	OutcomeUnavailable = "unavailable"
+	OutcomeSuccess     = monitoring.OutcomeSuccess
+	OutcomeError       = monitoring.OutcomeError
+	OutcomeTimeout     = monitoring.OutcomeTimeout
+	OutcomeUnavailable = monitoring.OutcomeUnavailable
 )
 
 // maxResponseBytes bounds what is read from the upstream, so a broken upstream cannot exhaust memory.

@@ -83,34 +83,40 @@ func standardMethod[T string | []byte](method T) string {
 // WSEventType maps a WebSocket event type to itself when it is a known one, else "unknown".
 func WSEventType(t string) string {
 	switch t {
-	case "client.connected":
-		return "client.connected"
-	case "client.disconnected":
-		return "client.disconnected"
-	case "ping":
-		return "ping"
-	case "pong":
-		return "pong"
-	case "error":
-		return "error"
-	case "subscribe":
-		return "subscribe"
-	case "unsubscribe":
-		return "unsubscribe"
-	case "workflow.created":
-		return "workflow.created"
-	case "workflow.updated":
-		return "workflow.updated"
-	case "workflow.deleted":
-		return "workflow.deleted"
-	case "store.updated":
-		return "store.updated"
-	case "store.synced":
-		return "store.synced"
-	case "metrics.sampled":
-		return "metrics.sampled"
+	case EventClientConnected, EventClientDisconnected, EventPing, EventPong, EventError, EventSubscribe,
+		EventUnsubscribe, EventWorkflowCreated, EventWorkflowUpdated, EventWorkflowDeleted, EventStoreUpdated,
+		EventStoreSynced, EventMetricsSampled:
+		// A constant of this switch, never the caller's string: no client bytes become a label.
+		return wsEventTypes[t]
 	}
 	return Unknown
+}
+
+// The WebSocket event types: the editor clients' events, the hub's own, and metrics.sampled.
+// The ws package and the server send these constants; WSEventType bounds the label to them.
+const (
+	EventClientConnected    = "client.connected"
+	EventClientDisconnected = "client.disconnected"
+	EventPing               = "ping"
+	EventPong               = "pong"
+	EventError              = "error"
+	EventSubscribe          = "subscribe"
+	EventUnsubscribe        = "unsubscribe"
+	EventWorkflowCreated    = "workflow.created"
+	EventWorkflowUpdated    = "workflow.updated"
+	EventWorkflowDeleted    = "workflow.deleted"
+	EventStoreUpdated       = "store.updated"
+	EventStoreSynced        = "store.synced"
+	EventMetricsSampled     = "metrics.sampled"
+)
+
+// wsEventTypes interns the known types, so a label never retains a caller's string.
+var wsEventTypes = map[string]string{
+	EventClientConnected: EventClientConnected, EventClientDisconnected: EventClientDisconnected,
+	EventPing: EventPing, EventPong: EventPong, EventError: EventError, EventSubscribe: EventSubscribe,
+	EventUnsubscribe: EventUnsubscribe, EventWorkflowCreated: EventWorkflowCreated,
+	EventWorkflowUpdated: EventWorkflowUpdated, EventWorkflowDeleted: EventWorkflowDeleted,
+	EventStoreUpdated: EventStoreUpdated, EventStoreSynced: EventStoreSynced, EventMetricsSampled: EventMetricsSampled,
 }
 
 func directionLabel(d string) string {

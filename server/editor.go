@@ -6,6 +6,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/gemini-flow/gemini-flow/workflow"
+	"github.com/gemini-flow/gemini-flow/ws"
 )
 
 func (s *Server) bindEditor() {
@@ -50,7 +51,7 @@ func (s *Server) mutate(ctx *fasthttp.RequestCtx, status int, fn func(*workflow.
 	if err != nil {
 		return dbError(err)
 	}
-	s.broadcast("store.updated", storeUpdatedEvent{State: st, NodeCount: len(st.Nodes), EdgeCount: len(st.Edges), LastUpdate: st.LastUpdate})
+	s.broadcast(ws.EventStoreUpdated, storeUpdatedEvent{State: st, NodeCount: len(st.Nodes), EdgeCount: len(st.Edges), LastUpdate: st.LastUpdate})
 	return s.writeData(ctx, status, st)
 }
 
@@ -192,6 +193,6 @@ func (s *Server) syncState(ctx *fasthttp.RequestCtx) error {
 	if err != nil {
 		return dbError(err)
 	}
-	s.broadcast("store.synced", storeSyncedEvent{State: st, Workflow: wf.Metadata})
+	s.broadcast(ws.EventStoreSynced, storeSyncedEvent{State: st, Workflow: wf.Metadata})
 	return s.writeData(ctx, http.StatusOK, st)
 }

@@ -125,3 +125,97 @@ func BenchmarkHTTP(b *testing.B) {
 		})
 	})
 }
+
+// BenchmarkWrite measures create and update through the real server over loopback.
+func BenchmarkWrite(b *testing.B) {
+	send := func(b *testing.B, method, path string, want int, body func(i int64) string) {
+		_, hc := benchServer(b, true)
+		if method == fasthttp.MethodPut {
+			req := fasthttp.AcquireRequest()
+			req.Header.SetMethod(fasthttp.MethodPost)
+			req.Header.SetContentType("application/json")
+			req.SetRequestURI("http://" + hc.Addr + "/api/workflows")
+			req.SetBodyString(fullWorkflow("bench"))
+			resp := fasthttp.AcquireResponse()
+			if err := hc.Do(req, resp); err != nil || resp.StatusCode() != 201 {
+				b.Fatalf("seed: %v %d", err, resp.StatusCode())
+			}
+		}
+		var n atomic.Int64
+		b.ReportAllocs()
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			req := fasthttp.AcquireRequest()
+			resp := fasthttp.AcquireResponse()
+			defer fasthttp.ReleaseRequest(req)
+			defer fasthttp.ReleaseResponse(resp)
+			req.Header.SetMethod(method)
+			req.Header.SetContentType("application/json")
+			req.SetRequestURI("http://" + hc.Addr + path)
+			for pb.Next() {
+				req.SetBodyString(body(n.Add(1)))
+				if err := hc.Do(req, resp); err != nil || resp.StatusCode() != want {
+					b.Errorf("%s %s: %v %d %s", method, path, err, resp.StatusCode(), resp.Body())
+					return
+				}
+			}
+		})
+	}
+	b.Run("create", func(b *testing.B) {
+		send(b, fasthttp.MethodPost, "/api/workflows", 201, func(i int64) string { return benchFlow(fmt.Sprintf("bench %d", i), "") })
+	})
+	b.Run("update", func(b *testing.B) {
+		send(b, fasthttp.MethodPut, "/api/workflows/bench", 200, func(i int64) string {
+			return `{"metadata":{"name":"renamed ` + fmt.Sprint(i) + `"}}`
+		})
+	})
+}
+
+// BenchmarkCreateAllocs counts what one create allocates in the server, the handler called
+// in-process on one reused RequestCtx (no client, no socket).
+func BenchmarkCreateAllocs(b *testing.B) {
+	ts := newTestServer(b)
+	var ctx fasthttp.RequestCtx
+	bodies := make([][]byte, 1024)
+	for i := range bodies {
+		bodies[i] = []byte(benchFlow(fmt.Sprintf("alloc %d", i), ""))
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	i := 0
+	for b.Loop() {
+		ctx.Request.Reset()
+		ctx.Response.Reset()
+		ctx.Request.Header.SetMethod(fasthttp.MethodPost)
+		ctx.Request.Header.SetHost("127.0.0.1")
+		ctx.Request.Header.SetContentType("application/json")
+		ctx.Request.SetRequestURI("/api/workflows")
+		ctx.Request.SetBody(bodies[i%len(bodies)])
+		i++
+		ts.Server.handler(&ctx)
+		if ctx.Response.StatusCode() != 201 {
+			b.Fatalf("create: %d %s", ctx.Response.StatusCode(), ctx.Response.Body())
+		}
+	}
+}
+
+// benchFlow is a ten-node, nine-edge short-form create body.
+func benchFlow(name, _ string) string {
+	var sb strings.Builder
+	sb.WriteString(`{"name":"` + name + `","tags":["bench"],"nodes":[`)
+	for i := range 10 {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		fmt.Fprintf(&sb, `{"id":"n%d","type":"default","position":{"x":%d,"y":%d},"data":{"label":"Step %d"},"selected":false}`, i, i*10, i*20, i)
+	}
+	sb.WriteString(`],"edges":[`)
+	for i := range 9 {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		fmt.Fprintf(&sb, `{"id":"e%d","source":"n%d","target":"n%d","animated":false}`, i, i, i+1)
+	}
+	sb.WriteString(`]}`)
+	return sb.String()
+}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/gemini-flow/gemini-flow/store"
 	"github.com/gemini-flow/gemini-flow/workflow"
+	"github.com/gemini-flow/gemini-flow/ws"
 )
 
 // List paging bounds of API.md.
@@ -33,9 +34,11 @@ func (s *Server) bindWorkflows() {
 	s.handle(http.MethodGet, "/api/workflows/{id}/export", s.exportWorkflow)
 }
 
+// workflowEvent is the payload of workflow.created and workflow.updated; the workflow is the
+// stored encoding.
 type workflowEvent struct {
-	Workflow *workflow.Workflow `json:"workflow"`
-	Metadata workflow.Metadata  `json:"metadata"`
+	Workflow json.RawMessage   `json:"workflow"`
+	Metadata workflow.Metadata `json:"metadata"`
 }
 
 type workflowDeletedEvent struct {
@@ -150,32 +153,37 @@ func (s *Server) getWorkflow(ctx *fasthttp.RequestCtx) error {
 	})
 }
 
-// checkNewWorkflow turns decode results into the API's errors.
-func checkNewWorkflow(wf *workflow.Workflow, problems []workflow.Problem, err error) error {
+// decoded turns a decoder's problems into the validation error.
+func decoded(wf *workflow.Workflow, problems []workflow.Problem, err error) (*workflow.Workflow, error) {
 	if err != nil {
-		return err
-	}
-	if wf != nil && wf.Metadata.ID != "" {
-		if err := workflow.ValidateID(wf.Metadata.ID); err != nil {
-			problems = append(problems, workflow.Problem{Field: "metadata.id", Message: err.Error()})
-		}
+		return nil, err
 	}
 	if problems != nil {
-		return errValidation("workflow is invalid", problems)
+		return nil, &workflow.ValidationError{What: "workflow", Problems: problems}
 	}
-	return nil
+	return wf, nil
+}
+
+// wroteWorkflow tells every client about a stored workflow and answers with it, both from
+// the bytes the store holds.
+func (s *Server) wroteWorkflow(ctx *fasthttp.RequestCtx, status int, event string, wf *workflow.Workflow, data []byte) error {
+	s.broadcast(event, workflowEvent{Workflow: data, Metadata: wf.Metadata})
+	return s.writeRawData(ctx, status, func(dst []byte) ([]byte, error) { return append(dst, data...), nil })
 }
 
 func (s *Server) createWorkflow(ctx *fasthttp.RequestCtx) error {
-	wf, problems, err := workflow.DecodeCreate(ctx.PostBody(), s.lim, nowMs())
-	if err := checkNewWorkflow(wf, problems, err); err != nil {
+	wf, err := decoded(workflow.DecodeCreate(ctx.PostBody(), s.lim, nowMs()))
+	if err != nil {
 		return err
 	}
-	if err := s.deps.Store.Workflows.Create(wf); err != nil {
+	data, err := workflow.Encode(wf)
+	if err != nil {
+		return err
+	}
+	if err := s.deps.Store.Workflows.CreateJSON(wf, data); err != nil {
 		return dbError(err)
 	}
-	s.broadcast("workflow.created", workflowEvent{Workflow: wf, Metadata: wf.Metadata})
-	return s.writeData(ctx, http.StatusCreated, wf)
+	return s.wroteWorkflow(ctx, http.StatusCreated, ws.EventWorkflowCreated, wf, data)
 }
 
 func (s *Server) importWorkflow(ctx *fasthttp.RequestCtx) error {
@@ -188,35 +196,24 @@ func (s *Server) importWorkflow(ctx *fasthttp.RequestCtx) error {
 	if err != nil {
 		return err
 	}
-	wf, problems, err := workflow.DecodeWorkflow(ctx.PostBody(), s.lim)
-	if newID && wf != nil {
-		// A fresh id replaces whatever the file carried, so problems about the old one go.
-		wf.Metadata.ID = workflow.NewWorkflowID()
-		kept := problems[:0:0]
-		for _, p := range problems {
-			if p.Field != "metadata.id" {
-				kept = append(kept, p)
-			}
-		}
-		if len(kept) == 0 {
-			kept = nil
-		}
-		problems = kept
-	}
-	if err := checkNewWorkflow(wf, problems, err); err != nil {
+	wf, err := decoded(workflow.DecodeImport(ctx.PostBody(), s.lim, newID))
+	if err != nil {
 		return err
 	}
 	wf.Stamp(nowMs())
+	data, err := workflow.Encode(wf)
+	if err != nil {
+		return err
+	}
 	if overwrite {
-		err = s.deps.Store.Workflows.Put(wf)
+		err = s.deps.Store.Workflows.PutJSON(wf, data)
 	} else {
-		err = s.deps.Store.Workflows.Create(wf)
+		err = s.deps.Store.Workflows.CreateJSON(wf, data)
 	}
 	if err != nil {
 		return dbError(err)
 	}
-	s.broadcast("workflow.created", workflowEvent{Workflow: wf, Metadata: wf.Metadata})
-	return s.writeData(ctx, http.StatusCreated, wf)
+	return s.wroteWorkflow(ctx, http.StatusCreated, ws.EventWorkflowCreated, wf, data)
 }
 
 func (s *Server) updateWorkflow(ctx *fasthttp.RequestCtx) error {
@@ -229,17 +226,16 @@ func (s *Server) updateWorkflow(ctx *fasthttp.RequestCtx) error {
 		return err
 	}
 	now := nowMs()
-	wf, err := s.deps.Store.Workflows.Update(id, func(w *workflow.Workflow) error {
+	wf, data, err := s.deps.Store.Workflows.UpdateJSON(id, func(w *workflow.Workflow) error {
 		if problems := workflow.ApplyUpdate(w, patch, s.lim, now); problems != nil {
-			return errValidation("workflow is invalid", problems)
+			return &workflow.ValidationError{What: "workflow", Problems: problems}
 		}
 		return nil
 	})
 	if err != nil {
 		return dbError(err)
 	}
-	s.broadcast("workflow.updated", workflowEvent{Workflow: wf, Metadata: wf.Metadata})
-	return s.writeData(ctx, http.StatusOK, wf)
+	return s.wroteWorkflow(ctx, http.StatusOK, ws.EventWorkflowUpdated, wf, data)
 }
 
 func (s *Server) deleteWorkflow(ctx *fasthttp.RequestCtx) error {
@@ -251,7 +247,7 @@ func (s *Server) deleteWorkflow(ctx *fasthttp.RequestCtx) error {
 	if err != nil {
 		return dbError(err)
 	}
-	s.broadcast("workflow.deleted", workflowDeletedEvent{WorkflowID: id, Metadata: wf.Metadata})
+	s.broadcast(ws.EventWorkflowDeleted, workflowDeletedEvent{WorkflowID: id, Metadata: wf.Metadata})
 	return s.writeData(ctx, http.StatusOK, map[string]any{"deleted": true, "workflow": wf})
 }
 

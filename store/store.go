@@ -18,6 +18,7 @@ import (
 	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/gemini-flow/gemini-flow/internal/boltfile"
+	"github.com/gemini-flow/gemini-flow/monitoring"
 )
 
 // FileName is the name of the database file inside the data directory.
@@ -46,13 +47,13 @@ type Observer interface {
 
 // Label values of the database metrics.
 const (
-	opRead   = "read"
-	opWrite  = "write"
-	opDelete = "delete"
+	opRead   = monitoring.OpRead
+	opWrite  = monitoring.OpWrite
+	opDelete = monitoring.OpDelete
 
-	collWorkflows = "workflows"
-	collStore     = "store"
-	collSessions  = "sessions"
+	collWorkflows = monitoring.CollWorkflows
+	collStore     = monitoring.CollStore
+	collSessions  = monitoring.CollSessions
 )
 
 var (

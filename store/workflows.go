@@ -33,12 +33,7 @@ func encodeWorkflow(w *workflow.Workflow) ([]byte, error) {
 	if err := workflow.ValidateID(w.Metadata.ID); err != nil {
 		return nil, fmt.Errorf("store workflow: %w", err)
 	}
-	w.Normalize()
-	b, err := json.Marshal(w)
-	if err != nil {
-		return nil, fmt.Errorf("encode workflow %q: %w", w.Metadata.ID, err)
-	}
-	return b, nil
+	return workflow.Encode(w)
 }
 
 // Get returns the workflow with the id, or ErrNotFound.
@@ -60,17 +55,29 @@ func encodeWithSummary(w *workflow.Workflow) (data, sum []byte, err error) {
 	if data, err = encodeWorkflow(w); err != nil {
 		return nil, nil, err
 	}
-	return data, summarize(&w.Metadata, len(w.Nodes), len(w.Edges), true).appendTo(nil), nil
+	return data, summaryOf(w), nil
+}
+
+// summaryOf is w's stored summary.
+func summaryOf(w *workflow.Workflow) []byte {
+	return summarize(&w.Metadata, len(w.Nodes), len(w.Edges), true).appendTo(nil)
 }
 
 // Create stores a new workflow; ErrConflict if its id is already stored.
 func (ws *Workflows) Create(wf *workflow.Workflow) error {
-	data, sum, err := encodeWithSummary(wf)
+	data, err := encodeWorkflow(wf)
 	if err != nil {
 		return err
 	}
+	return ws.CreateJSON(wf, data)
+}
+
+// CreateJSON stores a new workflow given with its JSON encoding (workflow.Encode), which is
+// stored as it is; ErrConflict if its id is already stored.
+func (ws *Workflows) CreateJSON(wf *workflow.Workflow, data []byte) error {
+	sum := summaryOf(wf)
 	key := []byte(wf.Metadata.ID)
-	err = ws.s.batch(opWrite, collWorkflows, func(tx *bolt.Tx) error {
+	err := ws.s.batch(opWrite, collWorkflows, func(tx *bolt.Tx) error {
 		if tx.Bucket(bucketWorkflows).Get(key) != nil {
 			return ErrConflict
 		}
@@ -102,13 +109,19 @@ func storedShape(tx *bolt.Tx, key []byte) (*shape, error) {
 
 // Put stores the workflow, replacing any stored under its id (import with overwrite).
 func (ws *Workflows) Put(wf *workflow.Workflow) error {
-	data, sum, err := encodeWithSummary(wf)
+	data, err := encodeWorkflow(wf)
 	if err != nil {
 		return err
 	}
+	return ws.PutJSON(wf, data)
+}
+
+// PutJSON is Put for a workflow given with its JSON encoding, stored as it is.
+func (ws *Workflows) PutJSON(wf *workflow.Workflow, data []byte) error {
+	sum := summaryOf(wf)
 	key := []byte(wf.Metadata.ID)
 	var old *shape
-	err = ws.s.batch(opWrite, collWorkflows, func(tx *bolt.Tx) error {
+	err := ws.s.batch(opWrite, collWorkflows, func(tx *bolt.Tx) error {
 		var err error
 		if old, err = storedShape(tx, key); err != nil {
 			return err
@@ -126,9 +139,16 @@ func (ws *Workflows) Put(wf *workflow.Workflow) error {
 // Update applies fn to the stored workflow and stores the result, keeping its id. fn may run
 // more than once, each time on a fresh copy; its error aborts the update and is returned as is.
 func (ws *Workflows) Update(id string, fn func(*workflow.Workflow) error) (*workflow.Workflow, error) {
+	w, _, err := ws.UpdateJSON(id, fn)
+	return w, err
+}
+
+// UpdateJSON is Update that also returns the stored JSON encoding of the result.
+func (ws *Workflows) UpdateJSON(id string, fn func(*workflow.Workflow) error) (*workflow.Workflow, []byte, error) {
 	key := []byte(id)
 	var old shape
 	var w *workflow.Workflow
+	var stored []byte
 	err := ws.s.batch(opWrite, collWorkflows, func(tx *bolt.Tx) error {
 		v := tx.Bucket(bucketWorkflows).Get(key)
 		if v == nil {
@@ -143,19 +163,19 @@ func (ws *Workflows) Update(id string, fn func(*workflow.Workflow) error) (*work
 			return &callerError{err}
 		}
 		cur.Metadata.ID = id
-		data, sum, err := encodeWithSummary(cur)
+		data, err := workflow.Encode(cur)
 		if err != nil {
 			return &callerError{err}
 		}
-		w = cur
-		return putWorkflow(tx, key, data, sum)
+		w, stored = cur, data
+		return putWorkflow(tx, key, data, summaryOf(cur))
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	ws.refresh(id)
 	ws.committed(&old, w)
-	return w, nil
+	return w, stored, nil
 }
 
 // Delete removes the workflow and returns it; ErrNotFound if absent.

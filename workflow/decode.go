@@ -95,13 +95,7 @@ func decodeObject(body []byte, maxDepth int) (map[string]any, error) {
 // *DecodeError for unreadable JSON; the problems list every validation finding (nil when valid).
 // Absent timestamps stay zero; Stamp fills them.
 func DecodeWorkflow(body []byte, lim Limits) (*Workflow, []Problem, error) {
-	lim = lim.WithDefaults()
-	raw, err := decodeObject(body, lim.MaxDepth)
-	if err != nil {
-		return nil, nil, err
-	}
-	w, problems := workflowFromMap(raw, lim)
-	return w, problems, nil
+	return DecodeImport(body, lim, false)
 }
 
 // DecodeCreate decodes a create body in either the full form or the short form
@@ -126,6 +120,21 @@ func DecodeCreate(body []byte, lim Limits, now int64) (*Workflow, []Problem, err
 	}
 	full := map[string]any{"metadata": meta, "nodes": raw["nodes"], "edges": raw["edges"]}
 	w, problems := workflowFromMap(full, lim)
+	return w, problems, nil
+}
+
+// DecodeImport decodes an import body, a full workflow; with newID its id is replaced by a
+// new one, and whatever was wrong with the old id is no problem.
+func DecodeImport(body []byte, lim Limits, newID bool) (*Workflow, []Problem, error) {
+	lim = lim.WithDefaults()
+	raw, err := decodeObject(body, lim.MaxDepth)
+	if err != nil {
+		return nil, nil, err
+	}
+	if meta, ok := raw["metadata"].(map[string]any); ok && newID {
+		meta["id"] = NewWorkflowID()
+	}
+	w, problems := workflowFromMap(raw, lim)
 	return w, problems, nil
 }
 
@@ -155,6 +164,16 @@ func (w *Workflow) Normalize() {
 			w.Nodes[i].Data = map[string]any{}
 		}
 	}
+}
+
+// Encode normalizes w and returns its JSON encoding: the bytes stored, answered and broadcast.
+func Encode(w *Workflow) ([]byte, error) {
+	w.Normalize()
+	b, err := json.Marshal(w)
+	if err != nil {
+		return nil, fmt.Errorf("encode workflow %q: %w", w.Metadata.ID, err)
+	}
+	return b, nil
 }
 
 // WithDefaults returns the limits with every zero or negative field taken from DefaultLimits.

@@ -1,49 +1,33 @@
 package ws
 
-// Event types the hub itself sends or understands.
+import "github.com/gemini-flow/gemini-flow/monitoring"
+
+// Event types the hub itself sends or understands; the vocabulary is monitoring's.
 const (
-	TypeConnected    = "client.connected"
-	TypeDisconnected = "client.disconnected"
-	TypePing         = "ping"
-	TypePong         = "pong"
-	TypeError        = "error"
-	TypeSubscribe    = "subscribe"
-	TypeUnsubscribe  = "unsubscribe"
-	TypeMetrics      = "metrics.sampled"
+	TypeConnected    = monitoring.EventClientConnected
+	TypeDisconnected = monitoring.EventClientDisconnected
+	TypePing         = monitoring.EventPing
+	TypePong         = monitoring.EventPong
+	TypeError        = monitoring.EventError
+	TypeSubscribe    = monitoring.EventSubscribe
+	TypeUnsubscribe  = monitoring.EventUnsubscribe
+	TypeMetrics      = monitoring.EventMetricsSampled
+)
+
+// Event types the server broadcasts after a change, as the editor clients know them.
+const (
+	EventWorkflowCreated = monitoring.EventWorkflowCreated
+	EventWorkflowUpdated = monitoring.EventWorkflowUpdated
+	EventWorkflowDeleted = monitoring.EventWorkflowDeleted
+	EventStoreUpdated    = monitoring.EventStoreUpdated
+	EventStoreSynced     = monitoring.EventStoreSynced
 )
 
 // TopicMetrics is the topic whose subscribers receive metrics.sampled.
 const TopicMetrics = "metrics"
 
-// labelUnknown is the metric label of every event type outside knownTypes.
-const labelUnknown = "unknown"
-
-// knownTypes is the bounded set of event-type labels; anything else is counted as "unknown"
-// so that a client can never mint a new label value.
-var knownTypes = map[string]string{
-	TypeConnected:      TypeConnected,
-	TypeDisconnected:   TypeDisconnected,
-	TypePing:           TypePing,
-	TypePong:           TypePong,
-	TypeError:          TypeError,
-	TypeSubscribe:      TypeSubscribe,
-	TypeUnsubscribe:    TypeUnsubscribe,
-	"workflow.created": "workflow.created",
-	"workflow.updated": "workflow.updated",
-	"workflow.deleted": "workflow.deleted",
-	"store.updated":    "store.updated",
-	"store.synced":     "store.synced",
-	TypeMetrics:        TypeMetrics,
-}
-
-// eventLabel returns t when it is a known event type, else "unknown". The returned string is
-// the map's own value, never the caller's, so no client bytes are retained as a label.
-func eventLabel(t string) string {
-	if l, ok := knownTypes[t]; ok {
-		return l
-	}
-	return labelUnknown
-}
+// EventLabel returns t when it is a known event type, else "unknown" (monitoring.WSEventType).
+func EventLabel(t string) string { return monitoring.WSEventType(t) }
 
 // topics lists the topics a client may subscribe to; a client's subscriptions are a bit mask
 // over this slice.

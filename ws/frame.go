@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/gemini-flow/gemini-flow/monitoring"
 )
 
 // Error codes of the error event.
@@ -38,9 +40,9 @@ type outFrame struct {
 func encode(eventType string, payload any, clientID *string) (outFrame, error) {
 	b, err := json.Marshal(frame{Type: eventType, Payload: payload, Timestamp: timestamp(time.Now()), ClientID: clientID})
 	if err != nil {
-		return outFrame{}, fmt.Errorf("encode %s event: %w", eventLabel(eventType), err)
+		return outFrame{}, fmt.Errorf("encode %s event: %w", EventLabel(eventType), err)
 	}
-	return outFrame{label: eventLabel(eventType), data: b}, nil
+	return outFrame{label: EventLabel(eventType), data: b}, nil
 }
 
 // errorPayload is the payload of an error event.
@@ -95,7 +97,7 @@ const maxEchoedBytes = 64
 // bytes of the message; more than maxBytes means it was cut off as too large.
 func handleFrame(data []byte, maxBytes int64) action {
 	if int64(len(data)) > maxBytes {
-		return action{kind: actError, label: labelUnknown, close: true, err: errorPayload{
+		return action{kind: actError, label: monitoring.Unknown, close: true, err: errorPayload{
 			Message: fmt.Sprintf("message exceeds %d bytes", maxBytes),
 			Code:    CodeMessageTooLarge,
 			Details: map[string]int64{"maxBytes": maxBytes},
@@ -108,7 +110,7 @@ func handleFrame(data []byte, maxBytes int64) action {
 	if in.Type == nil {
 		return parseError("message must be a JSON object with a string \"type\"", "missing type")
 	}
-	label := eventLabel(*in.Type)
+	label := EventLabel(*in.Type)
 	switch *in.Type {
 	case TypePing:
 		return action{kind: actPong, label: label}
@@ -139,7 +141,7 @@ func handleFrame(data []byte, maxBytes int64) action {
 }
 
 func parseError(message, reason string) action {
-	return action{kind: actError, label: labelUnknown, err: errorPayload{
+	return action{kind: actError, label: monitoring.Unknown, err: errorPayload{
 		Message: message,
 		Code:    CodeParseError,
 		Details: map[string]string{"reason": clip(reason)},

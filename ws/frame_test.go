@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/gemini-flow/gemini-flow/monitoring"
 )
 
 func TestHandleFrame(t *testing.T) {
@@ -23,13 +25,13 @@ func TestHandleFrame(t *testing.T) {
 	f(`{"type":"subscribe","payload":{"topic":"Metrics"}}`, max, action{kind: actError, label: TypeSubscribe, err: errorPayload{Code: CodeInvalidTopic}})
 	f(`{"type":"subscribe","payload":[]}`, max, action{kind: actError, label: TypeSubscribe, err: errorPayload{Code: CodeParseError}})
 	f(`{"type":"store.updated"}`, max, action{kind: actIgnore, label: "store.updated"})
-	f(`{"type":"nope"}`, max, action{kind: actIgnore, label: labelUnknown})
-	f(`{"type":""}`, max, action{kind: actIgnore, label: labelUnknown})
-	f(`{"type":null}`, max, action{kind: actError, label: labelUnknown, err: errorPayload{Code: CodeParseError}})
-	f(`null`, max, action{kind: actError, label: labelUnknown, err: errorPayload{Code: CodeParseError}})
-	f(``, max, action{kind: actError, label: labelUnknown, err: errorPayload{Code: CodeParseError}})
-	f("\xff\xfe", max, action{kind: actError, label: labelUnknown, err: errorPayload{Code: CodeParseError}})
-	f(`{"type":"ping"}`+strings.Repeat(" ", max), max, action{kind: actError, label: labelUnknown, close: true, err: errorPayload{Code: CodeMessageTooLarge}})
+	f(`{"type":"nope"}`, max, action{kind: actIgnore, label: monitoring.Unknown})
+	f(`{"type":""}`, max, action{kind: actIgnore, label: monitoring.Unknown})
+	f(`{"type":null}`, max, action{kind: actError, label: monitoring.Unknown, err: errorPayload{Code: CodeParseError}})
+	f(`null`, max, action{kind: actError, label: monitoring.Unknown, err: errorPayload{Code: CodeParseError}})
+	f(``, max, action{kind: actError, label: monitoring.Unknown, err: errorPayload{Code: CodeParseError}})
+	f("\xff\xfe", max, action{kind: actError, label: monitoring.Unknown, err: errorPayload{Code: CodeParseError}})
+	f(`{"type":"ping"}`+strings.Repeat(" ", max), max, action{kind: actError, label: monitoring.Unknown, close: true, err: errorPayload{Code: CodeMessageTooLarge}})
 }
 
 func TestClip(t *testing.T) {
@@ -50,7 +52,7 @@ func FuzzHandleFrame(f *testing.F) {
 	id := "client-fuzz"
 	f.Fuzz(func(t *testing.T, data []byte) {
 		act := handleFrame(data, 256)
-		if act.label != labelUnknown && knownTypes[act.label] != act.label {
+		if act.label != monitoring.Unknown && monitoring.WSEventType(act.label) != act.label {
 			t.Fatalf("label %q outside the known set", act.label)
 		}
 		switch act.kind {

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/fasthttp/websocket"
+
+	"github.com/gemini-flow/gemini-flow/monitoring"
 )
 
 func TestConnectAndDisconnectEvents(t *testing.T) {
@@ -64,11 +66,11 @@ func TestRequestReplies(t *testing.T) {
 		}
 	}
 	f(`{"type":"ping"}`, TypePong, "", TypePing)
-	f(`not json`, TypeError, CodeParseError, labelUnknown)
-	f(`{"type":`, TypeError, CodeParseError, labelUnknown)
-	f(`[1,2]`, TypeError, CodeParseError, labelUnknown)
-	f(`{"payload":{}}`, TypeError, CodeParseError, labelUnknown)
-	f(`{"type":7}`, TypeError, CodeParseError, labelUnknown)
+	f(`not json`, TypeError, CodeParseError, monitoring.Unknown)
+	f(`{"type":`, TypeError, CodeParseError, monitoring.Unknown)
+	f(`[1,2]`, TypeError, CodeParseError, monitoring.Unknown)
+	f(`{"payload":{}}`, TypeError, CodeParseError, monitoring.Unknown)
+	f(`{"type":7}`, TypeError, CodeParseError, monitoring.Unknown)
 	f(`{"type":"subscribe","payload":{"topic":"secrets"}}`, TypeError, CodeInvalidTopic, TypeSubscribe)
 	f(`{"type":"subscribe"}`, TypeError, CodeInvalidTopic, TypeSubscribe)
 	f(`{"type":"unsubscribe","payload":"metrics"}`, TypeError, CodeParseError, TypeUnsubscribe)
@@ -89,7 +91,7 @@ func TestUnknownTypeIgnoredAndCounted(t *testing.T) {
 	if f := c.next(t); f.Type != TypePong {
 		t.Fatalf("got %q, want pong only", f.Type)
 	}
-	if got := s.obs.count(Inbound, labelUnknown); got != 1 {
+	if got := s.obs.count(Inbound, monitoring.Unknown); got != 1 {
 		t.Fatalf("inbound unknown = %d, want 1", got)
 	}
 	if got := s.obs.count(Inbound, "workflow.created"); got != 1 {
@@ -118,7 +120,7 @@ func TestMessageTooLarge(t *testing.T) {
 		t.Fatalf("after the error: %v, want close 1009", err)
 	}
 	s.connectedEquals(t, 0)
-	if got := s.obs.count(Inbound, labelUnknown); got != 1 {
+	if got := s.obs.count(Inbound, monitoring.Unknown); got != 1 {
 		t.Fatalf("inbound unknown = %d, want 1", got)
 	}
 }

@@ -1,6 +1,10 @@
 package ws
 
-import "reflect"
+import (
+	"reflect"
+
+	"github.com/gemini-flow/gemini-flow/monitoring"
+)
 
 // Observer receives the hub's metrics, from many goroutines at once; *monitoring.Registry
 // satisfies it. eventType is always a known event type or "unknown".
@@ -12,8 +16,8 @@ type Observer interface {
 
 // Label values of the direction of a counted frame.
 const (
-	Inbound  = "inbound"
-	Outbound = "outbound"
+	Inbound  = monitoring.Inbound
+	Outbound = monitoring.Outbound
 )
 
 // nopObserver stands in when Options.Metrics is nil, so the hot paths never branch on it.
