@@ -183,9 +183,15 @@ func flag(m map[string]any, key string) *bool {
 	if !ok || v == nil {
 		return nil
 	}
-	b := truthy(v)
-	return &b
+	if truthy(v) {
+		return &flagTrue
+	}
+	return &flagFalse
 }
+
+// flagTrue and flagFalse are shared by every flag read, so reading one allocates nothing;
+// nothing writes through a flag's pointer.
+var flagTrue, flagFalse = true, false
 
 // truthy coerces a decoded JSON value to a boolean as JavaScript's Boolean() does, which is
 // what the editor clients mean when they send 1, "yes" or null for a flag.

@@ -44,17 +44,17 @@ const maxTypeLength = 64
 
 // checkType accepts any type string of 1 to 64 printable characters: React Flow's own node
 // and edge types and every custom type an editor registers. Absent (empty) means the default.
-func checkType(t string, field string, c *collector) {
+func checkType(t string, l loc, c *collector) {
 	if t == "" {
 		return
 	}
 	if utf8.RuneCountInString(t) > maxTypeLength {
-		c.add(field, "must be at most %d characters", maxTypeLength)
+		c.add(l.f("type"), "must be at most %d characters", maxTypeLength)
 		return
 	}
 	for _, r := range t {
 		if !unicode.IsPrint(r) {
-			c.add(field, "must hold printable characters only")
+			c.add(l.f("type"), "must hold printable characters only")
 			return
 		}
 	}
@@ -144,7 +144,7 @@ func checkNode(n *Node, l loc, c *collector) {
 	} else if len(n.ID) > maxIDLength {
 		c.add(l.f("id"), "must be at most %d bytes", maxIDLength)
 	}
-	checkType(n.Type, l.f("type"), c)
+	checkType(n.Type, l, c)
 	if !finite(n.Position.X) {
 		c.add(l.f("position.x"), "must be a finite number")
 	}
@@ -180,5 +180,5 @@ func checkEdge(e *Edge, l loc, c *collector) {
 	if e.Target == "" {
 		c.add(l.f("target"), "is required")
 	}
-	checkType(e.Type, l.f("type"), c)
+	checkType(e.Type, l, c)
 }

@@ -199,6 +199,9 @@ func (h *Hub) Publish(topic, eventType string, payload any) {
 
 // fanout queues one shared encoding to every client whose topics intersect mask (all when 0).
 func (h *Hub) fanout(mask uint32, eventType string, payload any) {
+	if h.Count() == 0 {
+		return // no one to tell: not even the encoding is needed
+	}
 	f, err := encode(eventType, payload, nil)
 	if err != nil {
 		h.log.Error("websocket broadcast", "err", err)
