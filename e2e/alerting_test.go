@@ -256,3 +256,48 @@ func compareWebhookPayloads(t *testing.T, sink *hookSink) {
 		t.Errorf("webhook alerts differ:\n ours   %s\n theirs %s", oursRaw, theirsRaw)
 	}
 }
+
+// TestShippedRulesEvaluate starts the binary without --rules-file: it evaluates the
+// shipped dashboards/alerts.yml on its own history, every rule healthy, and the client's
+// view of /api/v1/rules lists them.
+func TestShippedRulesEvaluate(t *testing.T) {
+	b := startBinary(t, "--history-interval", "1s")
+	type rule struct {
+		Name   string `json:"name"`
+		Type   string `json:"type"`
+		Health string `json:"health"`
+		Error  string `json:"lastError"`
+	}
+	var groups []struct {
+		Name  string `json:"name"`
+		File  string `json:"file"`
+		Rules []rule `json:"rules"`
+	}
+	b.Process.WaitFor(t, "every shipped rule evaluated", 30*time.Second, func() bool {
+		_, body := call(t, http.MethodGet, b.URL+"/api/v1/rules", "")
+		var res struct {
+			Data struct {
+				Groups json.RawMessage `json:"groups"`
+			} `json:"data"`
+		}
+		if json.Unmarshal(body, &res) != nil || json.Unmarshal(res.Data.Groups, &groups) != nil || len(groups) == 0 {
+			return false
+		}
+		for _, g := range groups {
+			for _, r := range g.Rules {
+				if r.Health == "unknown" {
+					return false
+				}
+			}
+		}
+		return true
+	})
+	if len(groups) != 1 || groups[0].File != "dashboards/alerts.yml" || len(groups[0].Rules) != 7 {
+		t.Fatalf("groups: %+v", groups)
+	}
+	for _, r := range groups[0].Rules {
+		if r.Type != "alerting" || r.Health != "ok" {
+			t.Errorf("shipped rule %s: %s %s %s", r.Name, r.Type, r.Health, r.Error)
+		}
+	}
+}

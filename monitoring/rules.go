@@ -7,7 +7,8 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 )
 
-// The state label values of gemini_flow_alerts.
+// The state label values of gemini_flow_alerts, also the alertstate of ALERTS and the state
+// of /api/v1/alerts.
 const (
 	AlertStatePending = "pending"
 	AlertStateFiring  = "firing"

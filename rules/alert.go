@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/gemini-flow/gemini-flow/monitoring"
 )
 
 // AlertState is where an alert stands: inactive, pending (its `for` is running) or firing.
@@ -20,9 +22,9 @@ const (
 func (s AlertState) String() string {
 	switch s {
 	case StatePending:
-		return "pending"
+		return monitoring.AlertStatePending
 	case StateFiring:
-		return "firing"
+		return monitoring.AlertStateFiring
 	default:
 		return "inactive"
 	}
