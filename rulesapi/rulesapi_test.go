@@ -160,3 +160,21 @@ func equalAlert(got, want v1.Alert) bool {
 	return got.ActiveAt.Equal(want.ActiveAt) && got.Labels.Equal(want.Labels) &&
 		got.Annotations.Equal(want.Annotations) && got.State == want.State && got.Value == want.Value
 }
+
+// TestEvaluationOff: without a manager both endpoints answer empty lists, as a Prometheus
+// without rules does.
+func TestEvaluationOff(t *testing.T) {
+	client := serve(t, rulesapi.New(nil))
+	res, err := client.Rules(context.Background(), nil)
+	if err != nil || len(res.Groups) != 0 {
+		t.Fatalf("rules: %+v, %v", res, err)
+	}
+	alerts, err := client.Alerts(context.Background())
+	if err != nil || len(alerts.Alerts) != 0 {
+		t.Fatalf("alerts: %+v, %v", alerts, err)
+	}
+	var m *rules.Manager
+	if s := m.Summary(); s.Status != "disabled" {
+		t.Fatalf("summary of no rules: %+v", s)
+	}
+}
