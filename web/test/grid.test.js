@@ -32,6 +32,11 @@ test("a merged tail equals a full load, with series that come and go", () => {
   assert.deepEqual(got, want);
 });
 
+test("series are ordered by target, then labels, bucket bounds by value", () => {
+  const got = collect([0, 1].flatMap((ti) => ["+Inf", "10", "2.5", "100"].map((le) => ({ ti, name: (m) => ti + m.le, result: [{ metric: { le }, values: [] }] }))));
+  assert.deepEqual(got.map((s) => s.name), ["02.5", "010", "0100", "0+Inf", "12.5", "110", "1100", "1+Inf"]);
+});
+
 test("drawable turns NaN and infinities into gaps; isolated finds lone points", () => {
   const d = drawable({ xs: [1, 2, 3, 4], cols: [[NaN, 1, Infinity, null]] });
   assert.deepEqual(d, [[1, 2, 3, 4], [null, 1, null, null]]);

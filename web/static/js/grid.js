@@ -34,7 +34,27 @@ export function collect(answers) {
       for (const [t, v] of s.values || []) e.points.push([Math.round(t), Number(v)]);
     }
   }
-  return [...byKey.values()].sort((a, b) => a.ti - b.ti || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return [...byKey.values()].sort((a, b) => compareKeys(a.key, b.key));
+}
+
+// num reads a label value as Prometheus writes numbers ("+Inf" included), NaN if not one.
+const num = (v) => (v === "+Inf" ? Infinity : v === "-Inf" ? -Infinity : v.trim() === "" ? NaN : Number(v));
+
+// compareKeys orders series by target, then label by label, numbers (bucket bounds such as
+// "10" and "+Inf") by value and other values as text.
+export function compareKeys(a, b) {
+  const [ta, la] = a.split("\u0001"), [tb, lb] = b.split("\u0001");
+  if (ta !== tb) return Number(ta) - Number(tb);
+  const ea = JSON.parse(la), eb = JSON.parse(lb);
+  for (let i = 0; i < Math.min(ea.length, eb.length); i++) {
+    const [ka, va] = ea[i], [kb, vb] = eb[i];
+    if (ka !== kb) return ka < kb ? -1 : 1;
+    if (va === vb) continue;
+    const na = num(va), nb = num(vb);
+    if (!Number.isNaN(na) && !Number.isNaN(nb)) return na - nb;
+    return va < vb ? -1 : 1;
+  }
+  return ea.length - eb.length;
 }
 
 // buildColumns lays series on the x values xs.
@@ -49,12 +69,6 @@ export function buildColumns(xs, series) {
     return col;
   });
   return { xs, keys: series.map((s) => s.key), names: series.map((s) => s.name), cols };
-}
-
-// orderKeys is the order of collect: by target, then by labels.
-function orderKeys(a, b) {
-  const ta = parseInt(a, 10), tb = parseInt(b, 10);
-  return ta - tb || (a < b ? -1 : a > b ? 1 : 0);
 }
 
 // mergeTail moves drawn columns prev onto the x values xs: points before tailFrom are kept
@@ -81,7 +95,7 @@ export function mergeTail(prev, xs, tailFrom, tail) {
       if (i !== undefined && t >= tailFrom) e.col[i] = v;
     }
   }
-  const keys = [...byKey.keys()].filter((k) => byKey.get(k).col.some((v) => v != null)).sort(orderKeys);
+  const keys = [...byKey.keys()].filter((k) => byKey.get(k).col.some((v) => v != null)).sort(compareKeys);
   return { xs, keys, names: keys.map((k) => byKey.get(k).name), cols: keys.map((k) => byKey.get(k).col) };
 }
 
