@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -113,6 +114,17 @@ func (l *listFlag) String() string { return strings.Join(l.values, ",") }
 func (l *listFlag) Set(v string) error {
 	l.values = append(l.values, v)
 	return nil
+}
+
+// withoutPasswords hides the password of every URL in a comma list, as url.URL.Redacted does.
+func withoutPasswords(v string) string {
+	parts := strings.Split(v, ",")
+	for i, p := range parts {
+		if u, err := url.Parse(strings.TrimSpace(p)); err == nil && u.User != nil {
+			parts[i] = u.Redacted()
+		}
+	}
+	return strings.Join(parts, ",")
 }
 
 // secretOptions are never shown by /api/v1/status/flags.
@@ -293,7 +305,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer, st
 	c.Flags = map[string]string{}
 	for _, o := range options {
 		if !secretOptions[o.flag] {
-			c.Flags[o.flag] = get(o.flag)
+			c.Flags[o.flag] = withoutPasswords(get(o.flag))
 		}
 	}
 	return c, nil

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"io"
 	"log/slog"
 	"runtime/debug"
 	"strings"
@@ -167,5 +168,33 @@ func TestApplyMemoryLimit(t *testing.T) {
 	applyMemoryLimit(32<<20, func(k string) string { return map[string]string{"GOMEMLIMIT": "1GiB"}[k] }, logger)
 	if got := debug.SetMemoryLimit(-1); got != 64<<20 {
 		t.Errorf("GOMEMLIMIT set: limit changed to %d", got)
+	}
+}
+
+func TestFlagsHidePasswords(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                                 "",
+		"http://127.0.0.1:9093":            "http://127.0.0.1:9093",
+		"http://u:secret@a:1/x,http://b:2": "http://u:xxxxx@a:1/x,http://b:2",
+	} {
+		if got := withoutPasswords(in); got != want {
+			t.Errorf("withoutPasswords(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestFlagsOmitKeys(t *testing.T) {
+	c, err := parseConfig([]string{"--data-dir", t.TempDir(), "--metrics-key", "m-secret", "--api-key", "a-secret", "--query-max-match", "7"}, func(string) string { return "" }, io.Discard, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := c.Flags["metrics-key"]; ok {
+		t.Error("flags show the metrics key")
+	}
+	if _, ok := c.Flags["api-key"]; ok {
+		t.Error("flags show the API keys")
+	}
+	if c.Flags["query-max-match"] != "7" || c.QueryLimits.MaxMatchers != 7 || c.QueryCacheBytes != 8<<20 {
+		t.Errorf("flags %v, limits %+v, cache %d", c.Flags["query-max-match"], c.QueryLimits, c.QueryCacheBytes)
 	}
 }
