@@ -97,8 +97,13 @@ func TestClientFaults(t *testing.T) {
 			ExpectedHeaders: map[string]string{"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}},
 	})
 
-	t.Run("export keeps false flags and drops only unknown keys", func(t *testing.T) {
-		_, _, body := ts.do(t, "GET", "/api/workflows/rf-1/export?prettyPrint=false", "", nil)
+	t.Run("get and export keep false flags and drop only unknown keys", func(t *testing.T) {
+		_, _, got := ts.do(t, "GET", "/api/workflows/rf-1", "", nil)
+		_, _, exported := ts.do(t, "GET", "/api/workflows/rf-1/export?prettyPrint=false", "", nil)
+		body := got + "\n" + exported
+		if !strings.Contains(got, strings.TrimSuffix(exported, "}")[1:]) {
+			t.Errorf("get and export differ:\n%s\n%s", got, exported)
+		}
 		for _, want := range []string{`"id":"g","type":"group"`, `"selected":false,"dragging":false`, `"type":"simplebezier","animated":false`,
 			`"selected":false}`, `"type":"smartEdge","animated":true,"label":"done"`, `"prompt":{"temperature":0.2}`, `"width":400,"height":300`} {
 			if !strings.Contains(body, want) {
@@ -200,5 +205,59 @@ func TestLongRequestLineAlwaysAnswered(t *testing.T) {
 	status, body, err := send("/api/workflows/" + strings.Repeat("x", 17<<10))
 	if err != nil || status != http.StatusRequestHeaderFieldsTooLarge || !strings.Contains(body, `"HEADERS_TOO_LARGE"`) {
 		t.Errorf("17 KiB request line: %d %v %s", status, err, body)
+	}
+}
+
+// TestTerminalClientStoreRoutes replays the terminal client's store adapter: it reads the
+// answer's top-level nodes, edges and selections (response.nodes…), and errors' message.
+func TestTerminalClientStoreRoutes(t *testing.T) {
+	ts := newTestServer(t)
+	type adapterView struct {
+		Nodes         []struct{ ID string }
+		Edges         []struct{ ID string }
+		SelectedNodes []string
+		SelectedEdges []string
+		Message       string
+	}
+	call := func(method, path, body string, want int) adapterView {
+		t.Helper()
+		status, _, out := ts.do(t, method, "/api"+path, body, nil)
+		if status != want {
+			t.Fatalf("%s %s: %d, want %d: %s", method, path, status, want, out)
+		}
+		var v adapterView
+		if err := json.Unmarshal([]byte(out), &v); err != nil {
+			t.Fatalf("%s %s: %v", method, path, err)
+		}
+		return v
+	}
+	node := func(id string) string {
+		return `{"id":"` + id + `","type":"default","position":{"x":1,"y":2},"data":{"label":"` + id + `"}}`
+	}
+	if v := call("PUT", "/store/nodes", `{"nodes":[`+node("a")+`,`+node("b")+`]}`, 200); len(v.Nodes) != 2 {
+		t.Errorf("setNodes: adapter sees %d nodes", len(v.Nodes))
+	}
+	if v := call("PUT", "/store/edges", `{"edges":[{"id":"ab","source":"a","target":"b"}]}`, 200); len(v.Edges) != 1 {
+		t.Errorf("setEdges: adapter sees %d edges", len(v.Edges))
+	}
+	if v := call("POST", "/store/nodes", `{"node":`+node("c")+`}`, 201); len(v.Nodes) != 3 {
+		t.Errorf("addNode: adapter sees %d nodes", len(v.Nodes))
+	}
+	call("PATCH", "/store/nodes/c", `{"updates":{"data":{"label":"C"}}}`, 200)
+	if v := call("DELETE", "/store/nodes/a", "", 200); len(v.Nodes) != 2 || len(v.Edges) != 0 {
+		t.Errorf("deleteNode: adapter sees %d nodes, %d edges", len(v.Nodes), len(v.Edges))
+	}
+	v := call("POST", "/store/workflow", `{"nodes":[`+node("x")+`],"edges":[],"metadata":{"id":"w","name":"W"}}`, 200)
+	if len(v.Nodes) != 1 || v.Nodes[0].ID != "x" || v.SelectedNodes == nil {
+		t.Errorf("loadWorkflow: adapter sees %+v", v)
+	}
+	if v := call("GET", "/store/state", "", 200); len(v.Nodes) != 1 || v.SelectedEdges == nil {
+		t.Errorf("fetchRemoteState: adapter sees %+v", v)
+	}
+	if v := call("POST", "/store/clear", "", 200); len(v.Nodes) != 0 {
+		t.Errorf("clearWorkflow: adapter sees %d nodes", len(v.Nodes))
+	}
+	if v := call("PATCH", "/store/nodes/ghost", `{"updates":{}}`, 404); v.Message != "node not found" {
+		t.Errorf("the adapter throws errorData.message: %q", v.Message)
 	}
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/json"
 	"net/http"
 
 	"github.com/valyala/fasthttp"
@@ -36,6 +37,28 @@ type storeSyncedEvent struct {
 	Workflow workflow.Metadata    `json:"workflow"`
 }
 
+// stateEnvelope is the success envelope of the editor store: the state in data, and its
+// fields also at the top level, where the terminal client's store adapter reads them
+// (response.nodes, response.edges, response.selectedNodes, response.selectedEdges).
+type stateEnvelope struct {
+	Success bool `json:"success"`
+	workflow.EditorState
+	Data    workflow.EditorState `json:"data"`
+	Error   *errorBody           `json:"error"`
+	Stamp   string               `json:"timestamp"`
+	Version string               `json:"version"`
+}
+
+// writeState answers with the editor state.
+func (s *Server) writeState(ctx *fasthttp.RequestCtx, status int, st workflow.EditorState) error {
+	b, err := json.Marshal(stateEnvelope{Success: true, EditorState: st, Data: st, Stamp: nowStamp(), Version: s.cfg.Version})
+	if err != nil {
+		return err
+	}
+	writeJSON(ctx, status, b)
+	return nil
+}
+
 // mutate applies fn to the editor state, answers with the new state and tells every client.
 func (s *Server) mutate(ctx *fasthttp.RequestCtx, status int, fn func(*workflow.EditorState) error) error {
 	st, err := s.deps.Store.Editor.Update(func(st *workflow.EditorState) error {
@@ -52,7 +75,7 @@ func (s *Server) mutate(ctx *fasthttp.RequestCtx, status int, fn func(*workflow.
 		return dbError(err)
 	}
 	s.broadcast(ws.EventStoreUpdated, storeUpdatedEvent{State: st, NodeCount: len(st.Nodes), EdgeCount: len(st.Edges), LastUpdate: st.LastUpdate})
-	return s.writeData(ctx, status, st)
+	return s.writeState(ctx, status, st)
 }
 
 func (s *Server) getState(ctx *fasthttp.RequestCtx) error {
@@ -60,7 +83,7 @@ func (s *Server) getState(ctx *fasthttp.RequestCtx) error {
 	if err != nil {
 		return dbError(err)
 	}
-	return s.writeData(ctx, http.StatusOK, st)
+	return s.writeState(ctx, http.StatusOK, st)
 }
 
 func (s *Server) putState(ctx *fasthttp.RequestCtx) error {
@@ -194,5 +217,5 @@ func (s *Server) syncState(ctx *fasthttp.RequestCtx) error {
 		return dbError(err)
 	}
 	s.broadcast(ws.EventStoreSynced, storeSyncedEvent{State: st, Workflow: wf.Metadata})
-	return s.writeData(ctx, http.StatusOK, st)
+	return s.writeState(ctx, http.StatusOK, st)
 }
