@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -32,6 +33,7 @@ const (
 	CodeInternal             = "INTERNAL_ERROR"
 	CodeUpstreamError        = "UPSTREAM_ERROR"
 	CodeUpstreamUnavailable  = "UPSTREAM_UNAVAILABLE"
+	CodeStorageFull          = "STORAGE_FULL"
 	CodeUnavailable          = "SERVICE_UNAVAILABLE"
 )
 
@@ -178,6 +180,9 @@ func dbError(err error) error {
 		errors.Is(err, workflow.ErrNotFound) || errors.Is(err, workflow.ErrDuplicate) || errors.Is(err, workflow.ErrMissingEndpoint) {
 		return err
 	}
+	if errors.Is(err, syscall.ENOSPC) {
+		return &APIError{Status: http.StatusInsufficientStorage, Code: CodeStorageFull, Message: "the disk holding the database is full; nothing was written", kind: monitoring.ErrDatabase, cause: err}
+	}
 	return &APIError{Status: http.StatusInternalServerError, Code: CodeInternal, Message: "database error", kind: monitoring.ErrDatabase, cause: err}
 }
 
@@ -197,6 +202,9 @@ func (s *Server) writeError(ctx *fasthttp.RequestCtx, err error) {
 // writeAPIError writes the one error envelope and records the error's type for the metrics.
 // Every error answer, whatever refused the request, is written here.
 func (s *Server) writeAPIError(ctx *fasthttp.RequestCtx, ae *APIError) {
+	if ae.Code == CodeStorageFull {
+		s.storageFullAt.Store(time.Now().UnixNano())
+	}
 	ctx.SetUserValue(errKey, ae)
 	writeEnvelope(ctx, ae.Status, envelope{Error: &errorBody{Code: ae.Code, Message: ae.Message, Details: ae.Details}, Message: ae.Message, Version: s.cfg.Version})
 }

@@ -78,7 +78,7 @@ func (s *Server) health(ctx *fasthttp.RequestCtx) {
 		rep.Components.Database = dbComponent{Status: "unhealthy", Error: "database cannot be read"}
 	} else {
 		rep.Components.Database.Stats = &dbStats{st.WorkflowCount, st.NodeCount, st.EdgeCount, st.SessionCount, st.LastStoreUpdate, st.FileSizeBytes}
-		if why := s.deps.Store.Degraded(); why != "" {
+		if why := s.storageDegraded(); why != "" {
 			rep.Status = "degraded"
 			rep.Components.Database.Status, rep.Components.Database.Error = "degraded", why
 		}
@@ -122,4 +122,16 @@ func (s *Server) readyz(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	writeJSON(ctx, http.StatusOK, []byte(`{"status":"ready"}`))
+}
+
+// storageFullMemory is how long /health reports a write refused for a full disk.
+const storageFullMemory = 5 * time.Minute
+
+// storageDegraded is why the database answers but may not keep what it is given: a file
+// opened from its older meta page, or a write refused for a full disk lately.
+func (s *Server) storageDegraded() string {
+	if at := s.storageFullAt.Load(); at != 0 && time.Since(time.Unix(0, at)) < storageFullMemory {
+		return "the disk is full: a write was refused at " + time.Unix(0, at).UTC().Format(timeLayout)
+	}
+	return s.deps.Store.Degraded()
 }

@@ -102,7 +102,9 @@ type Server struct {
 	allowAnyHost bool
 	loopbackBind atomic.Bool // Serve's listener is on a loopback address
 	serving      atomic.Bool // Serve has been given a listener
-	limiter      *ipLimiter
+
+	storageFullAt atomic.Int64 // Unix ns of the last write refused for a full disk; 0: none
+	limiter       *ipLimiter
 
 	// base is the context of work a request starts beyond the handler (upstream calls,
 	// queries); it ends when shutdown stops waiting for in-flight requests. The RequestCtx
