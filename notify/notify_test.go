@@ -167,3 +167,22 @@ func TestWebhookGroups(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkSendToDeadAlertmanager is what evaluation pays per batch handed over while the
+// only Alertmanager is down: a queue push, whatever the delivery goroutine is doing.
+func BenchmarkSendToDeadAlertmanager(b *testing.B) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	dead := "http://" + ln.Addr().String()
+	ln.Close()
+	n := New(Options{AlertmanagerURLs: []string{dead}, Metrics: &countingMetrics{}})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go n.Run(ctx)
+	batch := []Alert{alert("A", time.Time{}), alert("B", time.Time{})}
+	for b.Loop() {
+		n.Send(batch...)
+	}
+}
