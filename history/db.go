@@ -96,7 +96,6 @@ type DB struct {
 	pastGen    atomic.Uint64 // counts changes to what was before lastSample (see Watermark)
 	ckErrors   atomic.Uint64
 	fileBytes  atomic.Int64
-	rawOnly    atomic.Bool // queries read raw samples whatever their step, to compare with them
 }
 
 // Open opens or creates the history file. A file that cannot be read as history is moved

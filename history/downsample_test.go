@@ -72,9 +72,11 @@ func dayRange(t *testing.T, d *DB, expr string, raw bool) promql.Matrix {
 // spanRange runs expr over the first ticks ticks at step, downsampled or raw.
 func spanRange(t *testing.T, d *DB, expr string, raw bool, ticks int, step time.Duration) promql.Matrix {
 	t.Helper()
-	d.rawOnly.Store(raw)
-	defer d.rawOnly.Store(false)
-	return rangeQuery(t, d, expr, t0+step.Milliseconds(), t0+int64(ticks)*step10s, step)
+	var q storage.Queryable = d
+	if raw {
+		q = rawReads{d}
+	}
+	return rangeQuery(t, q, expr, t0+step.Milliseconds(), t0+int64(ticks)*step10s, step)
 }
 
 func TestDownsampledQueriesMatchRaw(t *testing.T) {

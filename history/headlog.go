@@ -1,9 +1,12 @@
 package history
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"math"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // The open chunks reach the file as a log, not rewritten whole at every checkpoint: an XOR
@@ -143,6 +146,35 @@ func applyHeadRecord(heads map[uint32]*openChunk, v []byte) error {
 			return fmt.Errorf("%w: head chunk of %d bytes", errCorruptRecord, len(h.bytes))
 		}
 		binary.BigEndian.PutUint16(h.bytes, uint16(n))
+	}
+	return nil
+}
+
+// headLogSlack is how far the head log may outgrow 1.5 times the open chunks before a
+// checkpoint writes a snapshot instead of a delta. The log's pages are freed at each
+// snapshot and reused by the next records, so the ratio bounds the file's free pages.
+const headLogSlack = 64 << 10
+
+// putHeadRecords appends records to the head log from seq on; a snapshot first deletes
+// every older one.
+func putHeadRecords(hb *bolt.Bucket, seq uint64, records [][]byte, snapshot bool) error {
+	hb.FillPercent = 1.0 // keys only grow
+	if snapshot {
+		var old [][]byte
+		c := hb.Cursor()
+		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+			old = append(old, bytes.Clone(k))
+		}
+		for _, k := range old {
+			if err := hb.Delete(k); err != nil {
+				return err
+			}
+		}
+	}
+	for i, r := range records {
+		if err := hb.Put(headKey(seq+uint64(i)), r); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -203,3 +203,35 @@ func (*referenceStorage) LabelValues(context.Context, string, *storage.LabelHint
 func (*referenceStorage) LabelNames(context.Context, *storage.LabelHints, ...*labels.Matcher) ([]string, annotations.Annotations, error) {
 	return nil, nil, nil
 }
+
+// seriesSet lists series in order.
+type seriesSet struct {
+	list []storage.Series
+	i    int
+}
+
+func (s *seriesSet) Next() bool                      { s.i++; return s.i < len(s.list) }
+func (s *seriesSet) At() storage.Series              { return s.list[s.i] }
+func (*seriesSet) Err() error                        { return nil }
+func (*seriesSet) Warnings() annotations.Annotations { return nil }
+
+// rawReads is a history whose selections read the raw samples whatever the query's step,
+// to compare downsampled answers with.
+type rawReads struct{ d *DB }
+
+func (r rawReads) Querier(mint, maxt int64) (storage.Querier, error) {
+	q, err := r.d.Querier(mint, maxt)
+	return rawQuerier{q}, err
+}
+
+type rawQuerier struct{ storage.Querier }
+
+// Select drops the step from the hints, which makes the history read raw samples.
+func (q rawQuerier) Select(ctx context.Context, sortSeries bool, hints *storage.SelectHints, ms ...*labels.Matcher) storage.SeriesSet {
+	if hints != nil {
+		h := *hints
+		h.Step = 0
+		hints = &h
+	}
+	return q.Querier.Select(ctx, sortSeries, hints, ms...)
+}

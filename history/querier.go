@@ -123,7 +123,7 @@ func (q *querier) Select(_ context.Context, sortSeries bool, hints *storage.Sele
 	labelsOnly := hints != nil && hints.Func == "series"
 	d := q.d
 	bucket, res := bucketBlocks, int64(0)
-	if r := pickResolution(hints); r >= 0 && !d.rawOnly.Load() {
+	if r := pickResolution(hints); r >= 0 {
 		bucket, res = resolutions[r].bucket, resolutions[r].step
 	}
 	d.mu.Lock()
@@ -287,17 +287,6 @@ func sortedKeys(m map[string]struct{}, hints *storage.LabelHints) []string {
 	}
 	return out
 }
-
-// seriesSet lists series in order.
-type seriesSet struct {
-	list []storage.Series
-	i    int
-}
-
-func (s *seriesSet) Next() bool                      { s.i++; return s.i < len(s.list) }
-func (s *seriesSet) At() storage.Series              { return s.list[s.i] }
-func (*seriesSet) Err() error                        { return nil }
-func (*seriesSet) Warnings() annotations.Annotations { return nil }
 
 // listSet is what Select returns: its series in one allocation, and the warning of a
 // downsampled read.

@@ -97,13 +97,12 @@ func TestQueryAcrossChunksAndCheckpoints(t *testing.T) {
 	}
 
 	end := t0 + (ticks-1)*step10s
-	d.rawOnly.Store(true) // the raw samples, exactly; downsampled reads: downsample_test.go
+	raw := rawReads{d} // the raw samples, exactly; downsampled reads: downsample_test.go
 	for _, step := range []time.Duration{time.Minute, 37 * time.Second} {
 		for _, q := range panelQueries {
-			equalMatrix(t, q, rangeQuery(t, d, q, t0, end, step), rangeQuery(t, ref, q, t0, end, step))
+			equalMatrix(t, q, rangeQuery(t, raw, q, t0, end, step), rangeQuery(t, ref, q, t0, end, step))
 		}
 	}
-	d.rawOnly.Store(false)
 
 	mid := t0 + 700*step10s
 	m := rangeQuery(t, d, `sum by (route) (rate(app_requests_total[5m]))`, mid, mid, time.Minute)
