@@ -19,6 +19,7 @@ import (
 	"github.com/gemini-flow/gemini-flow/monitoring"
 	"github.com/gemini-flow/gemini-flow/remotewrite"
 	"github.com/klauspost/compress/snappy"
+	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/value"
 	"github.com/prometheus/prometheus/prompb"
 )
@@ -296,5 +297,33 @@ func TestNewRefusesBadOptions(t *testing.T) {
 		if _, err := remotewrite.New(o); err == nil {
 			t.Errorf("%d: %+v accepted", i, o)
 		}
+	}
+}
+
+// A sample that reaches the history after a later tick was read (a rule result stamped with
+// the tick it was evaluated for) is still sent, once.
+func TestSendsLateSamples(t *testing.T) {
+	rcv := newReceiver(t, func(int) int { return http.StatusNoContent })
+	l := newLive(t)
+	start(t, remotewrite.Options{URLs: []string{rcv.srv.URL}, Interval: 10 * time.Millisecond, Source: l.d})
+	l.next = time.Now().UnixMilli() + 1
+	late := l.next
+	l.tick(t, 1, 1)
+	l.next += 100
+	l.tick(t, 1, 2)
+	waitFor(t, "the ticks", func() bool { return rcv.count() == 2 })
+	lset := labels.FromStrings("__name__", "rule:recorded", "job", "j")
+	if n := l.d.AppendSamples(late, []history.Sample{{Labels: lset, Value: 7}}); n != 1 {
+		t.Fatalf("appended %d", n)
+	}
+	waitFor(t, "the late sample", func() bool { return rcv.count() == 3 })
+	time.Sleep(50 * time.Millisecond)
+	if n := rcv.count(); n != 3 {
+		t.Fatalf("%d samples sent, want 3", n)
+	}
+	rcv.mu.Lock()
+	defer rcv.mu.Unlock()
+	if s := rcv.samples[`__name__="rule:recorded",job="j",`]; len(s) != 1 || s[0].Timestamp != late || s[0].Value != 7 {
+		t.Fatalf("late sample sent as %v", s)
 	}
 }
