@@ -28,7 +28,8 @@ const pageRules = `groups:
 `
 
 // TestPageE2EAlerts loads the page from a server evaluating rules: firing then pending alerts
-// are listed above the panels, and the panel reading the pending alert's metric shades it.
+// are listed above the panels, and the panel reading the pending alert's metric shades its
+// periods, read from the ALERTS series.
 func TestPageE2EAlerts(t *testing.T) {
 	chromium := requireTool(t, "/usr/bin/chromium")
 	stack := startLiveStack(t, time.Second, func(c *app.Config) {
@@ -51,6 +52,14 @@ func TestPageE2EAlerts(t *testing.T) {
 	}
 	if !slices.Equal(s.Shaded, []string{"Goroutines"}) {
 		t.Errorf("panels shading an alert: %v, want [Goroutines]", s.Shaded)
+	}
+	// The periods come from the ALERTS series the rules write into the history.
+	asked := false
+	for _, r := range pg.requests.since(0) {
+		asked = asked || r.Query == "ALERTS"
+	}
+	if !asked {
+		t.Error("the page did not read the alerts' periods from the ALERTS series")
 	}
 	png, err := chromedp.Run(pg.ctx, chromedp.CaptureScreenshot())
 	if err != nil {

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { buildColumns, collect, coveringPreset, drawable, gridXs, isolated, mergeTail, stepFor } from "../static/js/grid.js";
+import { buildColumns, collect, coveringPreset, drawable, gridXs, isolated, mergeTail, periods, stepFor } from "../static/js/grid.js";
 
 test("gridXs lists the multiples of step in the window", () => {
   assert.deepEqual(gridXs(95, 130, 10), [100, 110, 120, 130]);
@@ -42,4 +42,16 @@ test("drawable turns NaN and infinities into gaps; isolated finds lone points", 
   assert.deepEqual(d, [[1, 2, 3, 4], [null, 1, null, null]]);
   assert.deepEqual(isolated(d[1]), [1]);
   assert.deepEqual(isolated([1, 2, null, 3]), [3]);
+});
+
+test("periods joins consecutive grid points of an alert", () => {
+  const got = periods([
+    { metric: { alertname: "A", alertstate: "pending" }, values: [[10, "1"], [20, "1"]] },
+    { metric: { alertname: "A", alertstate: "firing" }, values: [[30, "1"], [40, "1"], [70, "1"]] },
+  ], 10);
+  assert.deepEqual(got, [
+    { name: "A", state: "pending", from: 10, to: 30 },
+    { name: "A", state: "firing", from: 30, to: 50 },
+    { name: "A", state: "firing", from: 70, to: 80 },
+  ]);
 });

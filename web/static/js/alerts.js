@@ -1,8 +1,10 @@
 // Alerts, read from the Prometheus API's /api/v1/alerts (firing and pending, at the top of
-// the page) and /api/v1/rules (their expressions, to shade the panels that read one of the
-// same metrics). A 404 means the server has no alerting: nothing is shown or asked again.
+// the page), /api/v1/rules (their expressions) and the ALERTS series (their periods), to
+// shade the panels that read one of the same metrics. A 404 means the server has no
+// alerting: nothing is shown or asked again.
 
 import { api, NotFound } from "./api.js";
+import { periods } from "./grid.js";
 import { targetsOf } from "./panels.js";
 import { metricNames } from "./vars.js";
 import { errors, panels } from "./state.js";
@@ -42,37 +44,44 @@ function render(list) {
   }));
 }
 
-// shade marks, on each panel that reads a metric an alert's rule reads, the alert's
-// active period.
-async function shade(list) {
-  const byPanel = new Map();
-  if (list.length) {
-    const { data } = await api("/api/v1/rules", { type: "alert" }, true);
-    const exprs = new Map();
-    for (const g of data.groups || []) for (const r of g.rules || []) if (r.type === "alerting") exprs.set(r.name, r.query);
-    const now = Date.now() / 1000;
-    for (const p of panels) {
-      if (!p.def || p.kind === "row") continue;
-      const mine = new Set(targetsOf(p.def).flatMap((t) => metricNames(t.expr)));
-      const marks = [];
-      for (const a of list) {
-        const names = metricNames(exprs.get(a.labels.alertname) || "");
-        const from = activeAt(a);
-        if (from && names.some((n) => mine.has(n))) marks.push({ from, to: now, state: a.state });
-      }
-      byPanel.set(p, marks);
-    }
+// history reads the alerts' periods in the window from the ALERTS series the rules write,
+// or null when the history has none to give.
+async function history(win) {
+  if (!win) return null;
+  try {
+    const { data } = await api("/api/v1/query_range", { query: "ALERTS", start: win.from, end: win.to, step: win.step });
+    return periods(data.result, win.step);
+  } catch {
+    return null;
   }
+}
+
+// shade marks, on each panel that reads a metric an alert's rule reads, the alert's periods
+// in the window (pending and firing, from the history), or the active alerts' periods since
+// they became active when the history has none.
+async function shade(list, win) {
+  const { data } = await api("/api/v1/rules", { type: "alert" }, true);
+  const exprs = new Map();
+  for (const g of data.groups || []) for (const r of g.rules || []) if (r.type === "alerting") exprs.set(r.name, r.query);
+  let marks = exprs.size ? await history(win) : [];
+  if (!marks || marks.length === 0) {
+    const now = Date.now() / 1000;
+    marks = list.filter((a) => activeAt(a)).map((a) => ({ name: a.labels.alertname, state: a.state, from: activeAt(a), to: now }));
+  }
+  const metrics = new Map([...exprs].map(([name, q]) => [name, metricNames(q)]));
   for (const p of panels) {
-    const marks = byPanel.get(p) || [];
-    if (marks.length === 0 && p.shade?.length === 0) continue;
-    p.shade = marks;
+    if (!p.def || p.kind === "row") continue;
+    const mine = new Set(targetsOf(p.def).flatMap((t) => metricNames(t.expr)));
+    const next = marks.filter((m) => (metrics.get(m.name) || []).some((n) => mine.has(n)));
+    if (next.length === 0 && (p.shade?.length ?? 0) === 0) continue;
+    p.shade = next;
     p.chart?.redraw(false);
   }
 }
 
-// readAlerts reads the alerts at most every EVERY ms (force reads now).
-export async function readAlerts(force = false) {
+// readAlerts reads the alerts at most every EVERY ms (force reads now); win is the window
+// the panels show, for the alerts' periods.
+export async function readAlerts(win, force = false) {
   if (off || busy || (!force && Date.now() - last < EVERY)) return;
   busy = true;
   last = Date.now();
@@ -84,7 +93,7 @@ export async function readAlerts(force = false) {
     alerts.list = list;
     alerts.reads++;
     render(list);
-    await shade(list);
+    await shade(list, win);
   } catch (e) {
     if (e instanceof NotFound) off = true;
     else errors.push("alerts: " + e.message);

@@ -62,9 +62,9 @@ async function main() {
   syncAdhoc();
   showView();
   linkPanels();
-  onRefreshed(() => {
+  onRefreshed((win) => {
     showView();
-    readAlerts();
+    readAlerts(win);
   });
   await Promise.all([full(), vars]);
   startLive(() => refresh("tail", how), full);

@@ -128,3 +128,17 @@ export const PRESETS = [300, 3600, 21600, 86400, 604800];
 export function coveringPreset(age) {
   return PRESETS.find((p) => p >= age) ?? PRESETS[PRESETS.length - 1];
 }
+
+// periods turns ALERTS series over a grid into {name, state, from, to} periods: runs of
+// consecutive grid points, each point standing for one step.
+export function periods(result, step) {
+  const out = [];
+  for (const s of result) {
+    let cur = null;
+    for (const [t] of s.values || []) {
+      if (cur && t <= cur.to) cur.to = t + step;
+      else out.push((cur = { name: s.metric.alertname, state: s.metric.alertstate, from: t, to: t + step }));
+    }
+  }
+  return out;
+}
