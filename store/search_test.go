@@ -239,3 +239,36 @@ func TestOpenReadsSummariesOnly(t *testing.T) {
 		t.Errorf("serving a spoilt record: %v", err)
 	}
 }
+
+// TestRecordWithoutSummary covers a record an older version wrote into a file that already
+// has summaries: neither counted nor listed, it is counted and listed once rewritten, and
+// counted off once deleted.
+func TestRecordWithoutSummary(t *testing.T) {
+	s := openTest(t, Options{})
+	must(t, s.Workflows.Create(sample("a", 2, 1)))
+	data, err := encodeWorkflow(sample("old", 3, 2))
+	must(t, err)
+	must(t, s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketWorkflows).Put([]byte("old"), data) }))
+	counts := func(wantN, wantNodes int, wantIDs string) {
+		t.Helper()
+		st, err := s.Stats()
+		must(t, err)
+		ids, _ := listIDs(t, s, ListQuery{})
+		if st.WorkflowCount != wantN || st.NodeCount != wantNodes || ids != wantIDs {
+			t.Errorf("counts %d workflows %d nodes, listed %q; want %d %d %q", st.WorkflowCount, st.NodeCount, ids, wantN, wantNodes, wantIDs)
+		}
+	}
+	counts(1, 2, "a")
+	_, err = s.Workflows.Update("old", func(w *workflow.Workflow) error { w.Nodes = w.Nodes[:1]; return nil })
+	must(t, err)
+	counts(2, 3, "a,old")
+	_, err = s.Workflows.Delete("old")
+	must(t, err)
+	counts(1, 2, "a")
+	must(t, s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketWorkflows).Put([]byte("old"), data) }))
+	_, err = s.Workflows.Delete("old")
+	must(t, err)
+	counts(1, 2, "a")
+	must(t, s.Workflows.Put(sample("old", 3, 2)))
+	counts(2, 5, "a,old")
+}

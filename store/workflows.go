@@ -91,19 +91,17 @@ func (ws *Workflows) CreateJSON(wf *workflow.Workflow, data []byte) error {
 	return nil
 }
 
-// storedShape returns the counts of the workflow stored under key, or nil if none is.
+// storedShape returns the counts of the workflow summarised under key, or nil if none is.
 func storedShape(tx *bolt.Tx, key []byte) (*shape, error) {
-	records, summaries := tx.Bucket(bucketWorkflows), tx.Bucket(bucketSummaries)
-	if v := summaries.Get(key); v != nil {
+	if v := tx.Bucket(bucketSummaries).Get(key); v != nil {
 		var sm summary
 		if err := decodeSummary(&sm, key, v); err != nil {
 			return nil, err
 		}
 		return &shape{nodes: sm.nodes, edges: sm.edges}, nil
 	}
-	if records.Get(key) != nil {
-		return nil, fmt.Errorf("%w: workflow %q has no summary", ErrCorrupt, key)
-	}
+	// No summary: no record, or one an older version wrote after this one built the
+	// summaries, which the counts and the index never held either.
 	return nil, nil
 }
 
@@ -146,7 +144,7 @@ func (ws *Workflows) Update(id string, fn func(*workflow.Workflow) error) (*work
 // UpdateJSON is Update that also returns the stored JSON encoding of the result.
 func (ws *Workflows) UpdateJSON(id string, fn func(*workflow.Workflow) error) (*workflow.Workflow, []byte, error) {
 	key := []byte(id)
-	var old shape
+	var old *shape
 	var w *workflow.Workflow
 	var stored []byte
 	err := ws.s.batch(opWrite, collWorkflows, func(tx *bolt.Tx) error {
@@ -158,7 +156,9 @@ func (ws *Workflows) UpdateJSON(id string, fn func(*workflow.Workflow) error) (*
 		if err != nil {
 			return err
 		}
-		old = shape{nodes: len(cur.Nodes), edges: len(cur.Edges)}
+		if old, err = storedShape(tx, key); err != nil {
+			return err
+		}
 		if err := fn(cur); err != nil {
 			return &callerError{err}
 		}
@@ -174,7 +174,7 @@ func (ws *Workflows) UpdateJSON(id string, fn func(*workflow.Workflow) error) (*
 		return nil, nil, err
 	}
 	ws.refresh(id)
-	ws.committed(&old, w)
+	ws.committed(old, w)
 	return w, stored, nil
 }
 
@@ -182,6 +182,7 @@ func (ws *Workflows) UpdateJSON(id string, fn func(*workflow.Workflow) error) (*
 func (ws *Workflows) Delete(id string) (*workflow.Workflow, error) {
 	key := []byte(id)
 	var w *workflow.Workflow
+	var old *shape
 	err := ws.s.batch(opDelete, collWorkflows, func(tx *bolt.Tx) error {
 		records, summaries := workflowBuckets(tx)
 		v := records.Get(key)
@@ -190,6 +191,9 @@ func (ws *Workflows) Delete(id string) (*workflow.Workflow, error) {
 		}
 		var err error
 		if w, err = decodeWorkflow(key, v); err != nil {
+			return err
+		}
+		if old, err = storedShape(tx, key); err != nil {
 			return err
 		}
 		if err := records.Delete(key); err != nil {
@@ -201,9 +205,11 @@ func (ws *Workflows) Delete(id string) (*workflow.Workflow, error) {
 		return nil, err
 	}
 	ws.refresh(id)
-	ws.s.apply(Stats{WorkflowCount: -1, NodeCount: -len(w.Nodes), EdgeCount: -len(w.Edges)})
-	if m := ws.s.metrics; m != nil {
-		m.WorkflowRemoved(len(w.Nodes))
+	if old != nil { // the counts held it
+		ws.s.apply(Stats{WorkflowCount: -1, NodeCount: -old.nodes, EdgeCount: -old.edges})
+		if m := ws.s.metrics; m != nil {
+			m.WorkflowRemoved(old.nodes)
+		}
 	}
 	return w, nil
 }
