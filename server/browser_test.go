@@ -97,3 +97,19 @@ func TestHostRuleFollowsTheBind(t *testing.T) {
 		}
 	}
 }
+
+// TestVaryOriginOnEveryAnswer: an answer differs by Origin (allowed or not), so caches must
+// key on it whatever the Origin was.
+func TestVaryOriginOnEveryAnswer(t *testing.T) {
+	ts := newTestServer(t)
+	for _, origin := range []string{"", "https://evil.example", "http://localhost:5173"} {
+		headers := map[string]string{}
+		if origin != "" {
+			headers["Origin"] = origin
+		}
+		_, hdr, _ := ts.do(t, http.MethodGet, "/api/workflows", "", headers)
+		if !strings.Contains(hdr.Get("Vary"), "Origin") {
+			t.Errorf("Origin %q: Vary %q", origin, hdr.Get("Vary"))
+		}
+	}
+}
