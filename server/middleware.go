@@ -95,6 +95,7 @@ func (s *Server) requestLog(next fasthttp.RequestHandler) fasthttp.RequestHandle
 			id = newRequestID()
 		}
 		ctx.SetUserValue(requestIDKey, id)
+		s.resolveRoute(ctx, labelMethod(ctx))
 		next(ctx)
 		// Set after the handler so that nothing it resets can drop them.
 		ctx.Response.Header.Set("X-Request-ID", id)
@@ -131,10 +132,16 @@ func (s *Server) observe(ctx *fasthttp.RequestCtx, start time.Time) {
 	}
 }
 
-// reject answers a request refused before routing, labelled with the route it would have hit.
-func (s *Server) reject(ctx *fasthttp.RequestCtx, ae *APIError) {
-	s.resolveRoute(ctx, ctx.Method())
-	s.writeError(ctx, ae)
+// reject answers a request refused before routing; requestLog labelled it already with the
+// route it would have hit.
+func (s *Server) reject(ctx *fasthttp.RequestCtx, ae *APIError) { s.writeError(ctx, ae) }
+
+// labelMethod is the method a request is labelled under: a preflight's is the one it asks for.
+func labelMethod(ctx *fasthttp.RequestCtx) []byte {
+	if m := ctx.Request.Header.Peek(fasthttp.HeaderAccessControlRequestMethod); ctx.IsOptions() && len(m) > 0 {
+		return m
+	}
+	return ctx.Method()
 }
 
 const (
@@ -158,7 +165,6 @@ func (s *Server) cors(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 		}
 		reqMethod := ctx.Request.Header.Peek(fasthttp.HeaderAccessControlRequestMethod)
 		if ctx.IsOptions() && len(reqMethod) > 0 {
-			s.resolveRoute(ctx, reqMethod)
 			if allowed {
 				h := &ctx.Response.Header
 				h.Set(fasthttp.HeaderAccessControlAllowMethods, corsMethods)

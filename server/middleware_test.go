@@ -15,6 +15,8 @@ import (
 
 	"github.com/fasthttp/websocket"
 	"github.com/valyala/fasthttp"
+
+	"github.com/gemini-flow/gemini-flow/monitoring"
 )
 
 func TestNotFoundAndMethodNotAllowed(t *testing.T) {
@@ -55,23 +57,32 @@ func TestNotFoundAndMethodNotAllowed(t *testing.T) {
 	}
 }
 
-// TestMethodNotAllowedLabelAllocatesNothing resolves a 405's template the way the router's
-// handler does, on a path whose templates carry a parameter.
-func TestMethodNotAllowedLabelAllocatesNothing(t *testing.T) {
+// TestRouteLabelAllocatesNothing resolves templates the way every request is labelled: under
+// its method, under another one (a 405), and a static template before a parameter.
+func TestRouteLabelAllocatesNothing(t *testing.T) {
 	ts := newTestServer(t)
-	var ctx fasthttp.RequestCtx
-	ctx.Request.SetRequestURI("/api/workflows/some-id/export")
-	ctx.Request.Header.SetMethod("DELETE")
-	resolve := func() {
-		ctx.ResetUserValues()
-		ts.Server.resolvePath(&ctx)
-	}
-	resolve()
-	if got := routeOf(&ctx); got != "/api/workflows/{id}/export" {
-		t.Fatalf("route %q", got)
-	}
-	if n := testing.AllocsPerRun(100, resolve); n != 0 {
-		t.Errorf("%v allocations per resolution", n)
+	for _, c := range []struct{ method, path, want string }{
+		{"DELETE", "/api/workflows/some-id/export", "/api/workflows/{id}/export"},
+		{"GET", "/api/workflows/some-id/export", "/api/workflows/{id}/export"},
+		{"POST", "/api/workflows/import", "/api/workflows/import"},
+		{"GET", "/api/workflows/import", "/api/workflows/{id}"},
+		{"HEAD", "/api/workflows", "/api/workflows"},
+		{"GET", "/no/such/route", monitoring.RouteUnmatched},
+	} {
+		var ctx fasthttp.RequestCtx
+		ctx.Request.SetRequestURI(c.path)
+		ctx.Request.Header.SetMethod(c.method)
+		resolve := func() {
+			ctx.ResetUserValues()
+			ts.Server.resolveRoute(&ctx, ctx.Method())
+		}
+		resolve()
+		if got := routeOf(&ctx); got != c.want {
+			t.Errorf("%s %s: route %q, want %q", c.method, c.path, got, c.want)
+		}
+		if n := testing.AllocsPerRun(100, resolve); n != 0 {
+			t.Errorf("%s %s: %v allocations per resolution", c.method, c.path, n)
+		}
 	}
 }
 

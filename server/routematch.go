@@ -1,6 +1,7 @@
 package server
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/valyala/fasthttp"
@@ -9,7 +10,8 @@ import (
 // routeTemplate is a registered template split into segments, so that a path can be matched to
 // it without the router's per-lookup allocations (it copies every parameter value).
 type routeTemplate struct {
-	label  any      // the template, boxed once
+	label   any      // the template, boxed once
+	methods []string // the methods registered under it
 	segs   []string // "" stands for a parameter segment
 	rest   bool     // ends with a catch-all {name:*}
 	params int
@@ -65,28 +67,44 @@ func (rt *routeTemplate) matches(path string) bool {
 	return !more
 }
 
-// recordTemplate keeps a template for resolvePath, once however many methods use it.
-func (s *Server) recordTemplate(template string) {
+// recordTemplate keeps a template and a method it is registered under.
+func (s *Server) recordTemplate(template, method string) {
 	for i := range s.templates {
 		if s.templates[i].label.(string) == template {
+			s.templates[i].methods = append(s.templates[i].methods, method)
 			return
 		}
 	}
-	s.templates = append(s.templates, newRouteTemplate(template))
+	rt := newRouteTemplate(template)
+	rt.methods = []string{method}
+	s.templates = append(s.templates, rt)
 }
 
-// resolvePath records the template the request's path matches under any method, preferring
-// the one with the fewest parameters (a static "/api/workflows/import" over
-// "/api/workflows/{id}"), then the earliest registered. Nothing matching leaves the request
-// unmatched. It allocates nothing.
-func (s *Server) resolvePath(ctx *fasthttp.RequestCtx) {
+// resolveRoute labels the request, once, at the start of the chain and for what fasthttp
+// refused before it: with the template its method and path match, else the one its path
+// matches under another method (a 405, or a preflight's), preferring the one with the fewest
+// parameters (a static "/api/workflows/import" over "/api/workflows/{id}", as the router
+// does), then the earliest registered. Nothing matching leaves the request unmatched. It
+// allocates nothing.
+func (s *Server) resolveRoute(ctx *fasthttp.RequestCtx, method []byte) {
+	if _, ok := ctx.UserValue(routeKey).(string); ok {
+		return
+	}
 	path := b2s(ctx.Request.URI().PathOriginal())
-	var best *routeTemplate
+	var best, other *routeTemplate
 	for i := range s.templates {
 		rt := &s.templates[i]
-		if (best == nil || rt.params < best.params) && rt.matches(path) {
-			best = rt
+		if (best != nil && rt.params >= best.params) || !rt.matches(path) {
+			continue
 		}
+		if slices.Contains(rt.methods, b2s(method)) {
+			best = rt
+		} else if other == nil || rt.params < other.params {
+			other = rt
+		}
+	}
+	if best == nil {
+		best = other
 	}
 	if best != nil {
 		ctx.SetUserValue(routeKey, best.label)

@@ -84,8 +84,7 @@ type Server struct {
 	versionJSON []byte // cfg.Version encoded once for envelopes written by hand
 
 	router    *router.Router
-	labels    *router.Router  // same templates, handlers that only record the label (for early rejections)
-	templates []routeTemplate // every registered template once, in registration order (405 labels)
+	templates []routeTemplate // every registered template once, in registration order: the labels
 	handler   fasthttp.RequestHandler
 	srv       *fasthttp.Server
 
@@ -164,16 +163,8 @@ func New(cfg Config, deps Deps) *Server {
 
 	s.router = newRouter()
 	s.router.NotFound = s.notFound
-	s.router.MethodNotAllowed = func(ctx *fasthttp.RequestCtx) {
-		// The path matched a template under another method: that template is the label.
-		s.resolvePath(ctx)
-		s.methodNotAllowed(ctx)
-	}
+	s.router.MethodNotAllowed = s.methodNotAllowed
 	s.router.GlobalOPTIONS = func(ctx *fasthttp.RequestCtx) { ctx.SetStatusCode(fasthttp.StatusNoContent) }
-	s.labels = newRouter()
-	s.labels.NotFound = func(*fasthttp.RequestCtx) {}
-	s.labels.HandleMethodNotAllowed = false
-	s.labels.HandleOPTIONS = false
 
 	s.bindWorkflows()
 	s.bindEditor()
@@ -230,40 +221,20 @@ func (s *Server) handle(method, template string, h handlerFunc) {
 }
 
 // handleRaw registers a handler that writes its own response; a GET route answers HEAD too
-// (fasthttp drops the body). The template is boxed once here, so recording it per request
-// allocates nothing.
+// (fasthttp drops the body). The template is recorded once for labelling (resolveRoute).
 func (s *Server) handleRaw(method, template string, h fasthttp.RequestHandler) {
-	label := any(template)
 	handler := func(ctx *fasthttp.RequestCtx) {
-		ctx.SetUserValue(routeKey, label)
 		defer s.recoverHandler(ctx)
 		h(ctx)
 	}
-	record := func(ctx *fasthttp.RequestCtx) { ctx.SetUserValue(routeKey, label) }
 	methods := []string{method}
 	if method == fasthttp.MethodGet {
 		methods = append(methods, fasthttp.MethodHead)
 	}
 	for _, m := range methods {
 		s.router.Handle(m, template, handler)
-		s.labels.Handle(m, template, record)
+		s.recordTemplate(template, m)
 	}
-	s.recordTemplate(template)
-}
-
-// resolveRoute records the route template for a request answered before the router ran: the
-// one its method and path match, else the one its path matches under another method (the
-// router would have answered 405 there).
-func (s *Server) resolveRoute(ctx *fasthttp.RequestCtx, method []byte) {
-	if _, ok := ctx.UserValue(routeKey).(string); ok {
-		return
-	}
-	// A nil ctx: the lookup only finds the template, it records no path parameters.
-	if h, _ := s.labels.Lookup(b2s(method), b2s(ctx.Request.URI().PathOriginal()), nil); h != nil {
-		h(ctx)
-		return
-	}
-	s.resolvePath(ctx)
 }
 
 // routeOf is the metrics label of the request: its template, or monitoring.RouteUnmatched.
