@@ -12,9 +12,9 @@ import (
 type routeTemplate struct {
 	label   any      // the template, boxed once
 	methods []string // the methods registered under it
-	segs   []string // "" stands for a parameter segment
-	rest   bool     // ends with a catch-all {name:*}
-	params int
+	segs    []string // "" stands for a parameter segment
+	rest    bool     // ends with a catch-all {name:*}
+	params  int
 }
 
 func newRouteTemplate(template string) routeTemplate {
