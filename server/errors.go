@@ -248,7 +248,11 @@ func (s *Server) transportError(ctx *fasthttp.RequestCtx, err error) {
 	// Closing a connection with unread bytes makes the kernel answer with a reset, which
 	// can reach the client before the answer does: read what was sent first, within bounds.
 	drain(ctx.Conn())
-	s.resolveRoute(ctx, ctx.Method())
+	if ae == errTooLarge {
+		// Only a request whose header was read has a route; fasthttp leaves "/" in the
+		// path of one it could not parse, which is not the page's route.
+		s.resolveRoute(ctx, ctx.Method())
+	}
 	id := newRequestID()
 	ctx.Response.Header.Set("X-Request-ID", id)
 	ctx.Response.Header.Set(headerNoSniff, "nosniff")
