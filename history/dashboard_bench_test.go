@@ -1,6 +1,7 @@
 package history
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/gemini-flow/gemini-flow/dashboards"
 	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql"
 )
 
@@ -60,11 +62,15 @@ func buildMix(b *testing.B, path string, span time.Duration) int64 {
 			kinds[i] = 'g'
 		}
 	}
+	hists := mixHistograms(list, kinds)
 	d.mu.Unlock()
 	r := rand.New(rand.NewPCG(1, 2))
 	ticks := int(span / (10 * time.Second))
 	for i := 1; i < ticks; i++ {
 		ts := t0 + int64(i)*step10s
+		for _, h := range hists {
+			h.observe(r, vals)
+		}
 		d.mu.Lock()
 		d.tick++
 		for j, s := range list {
@@ -73,7 +79,7 @@ func buildMix(b *testing.B, path string, span time.Duration) int64 {
 				if r.IntN(4) == 0 {
 					vals[j] += float64(1 + r.IntN(3))
 				}
-			default:
+			case 'g':
 				if r.IntN(3) == 0 {
 					vals[j] = math.Round(vals[j]*(1+0.01*r.NormFloat64())*100) / 100
 				}
@@ -94,10 +100,107 @@ func buildMix(b *testing.B, path string, span time.Duration) int64 {
 	return t0 + int64(ticks-1)*step10s
 }
 
+// mixHistogram is one classic histogram of the mix: its _bucket series in le order, its
+// _count and _sum (indexes into the series list, -1 when absent).
+type mixHistogram struct {
+	buckets    []int
+	les        []float64
+	count, sum int
+}
+
+// mixHistograms groups the _bucket, _count and _sum series of list into histograms and marks
+// their kinds 'h', so that they grow together as a real histogram does: buckets cumulative,
+// +Inf equal to _count, _sum growing by the observations' values.
+func mixHistograms(list []*series, kinds []byte) []*mixHistogram {
+	byKey := map[string]*mixHistogram{}
+	var hists []*mixHistogram
+	get := func(s *series, suffix string) *mixHistogram {
+		name := s.lset.Get(model.MetricNameLabel)
+		key := labels.NewBuilder(s.lset).Del(labels.BucketLabel).Set(model.MetricNameLabel, strings.TrimSuffix(name, suffix)).Labels().String()
+		h := byKey[key]
+		if h == nil {
+			h = &mixHistogram{count: -1, sum: -1}
+			byKey[key] = h
+			hists = append(hists, h)
+		}
+		return h
+	}
+	for i, s := range list {
+		name := s.lset.Get(model.MetricNameLabel)
+		le := s.lset.Get(labels.BucketLabel)
+		switch {
+		case strings.HasSuffix(name, "_bucket") && le != "":
+			v, err := strconv.ParseFloat(le, 64)
+			if err != nil {
+				continue
+			}
+			h := get(s, "_bucket")
+			h.buckets = append(h.buckets, i)
+			h.les = append(h.les, v)
+		case strings.HasSuffix(name, "_count"):
+			get(s, "_count").count = i
+		case strings.HasSuffix(name, "_sum"):
+			get(s, "_sum").sum = i
+		}
+	}
+	var out []*mixHistogram
+	for _, h := range hists {
+		if len(h.buckets) == 0 { // a summary's or a plain counter's _count/_sum
+			continue
+		}
+		idx := make([]int, len(h.buckets))
+		for k := range idx {
+			idx[k] = k
+		}
+		slices.SortFunc(idx, func(a, b int) int { return cmp.Compare(h.les[a], h.les[b]) })
+		bs, les := make([]int, len(idx)), make([]float64, len(idx))
+		for k, j := range idx {
+			bs[k], les[k] = h.buckets[j], h.les[j]
+		}
+		h.buckets, h.les = bs, les
+		for _, j := range append(slices.Clone(bs), h.count, h.sum) {
+			if j >= 0 {
+				kinds[j] = 'h'
+			}
+		}
+		out = append(out, h)
+	}
+	return out
+}
+
+// observe adds a tick's observations to the histogram in vals: each lands in one bucket and
+// counts in every bucket at or above it, in _count and, by its value, in _sum.
+func (h *mixHistogram) observe(r *rand.Rand, vals []float64) {
+	if r.IntN(4) != 0 {
+		return
+	}
+	for range 1 + r.IntN(3) {
+		k := r.IntN(len(h.buckets))
+		for _, j := range h.buckets[k:] {
+			vals[j]++
+		}
+		if h.count >= 0 {
+			vals[h.count]++
+		}
+		if h.sum >= 0 {
+			v := h.les[k]
+			if math.IsInf(v, 1) {
+				v = 2 * h.les[max(k-1, 0)]
+			}
+			if k > 0 {
+				v = (v + h.les[k-1]) / 2
+			}
+			if !math.IsInf(v, 0) {
+				vals[h.sum] += v
+			}
+		}
+	}
+}
+
 // cachedMix returns a history of span and one hour before it (so that a query's first
 // rate window holds samples), built once and kept in os.TempDir between runs.
 func cachedMix(b *testing.B, span time.Duration) (path string, end int64) {
-	path = filepath.Join(os.TempDir(), fmt.Sprintf("gemini-flow-history-bench-v8-%s.db", spanName(span)))
+	path = filepath.Join(os.TempDir(), fmt.Sprintf("gemini-flow-history-bench-v9-%s.db", spanName(span)))
 	ticks := int64((span + time.Hour) / (10 * time.Second))
 	end = t0 + (ticks-1)*step10s
 	if _, err := os.Stat(path); err == nil {
