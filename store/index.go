@@ -95,6 +95,7 @@ type index struct {
 	slots []*entry // by slot; nil where free
 	free  []uint32
 	grams map[uint32][]uint32 // trigram → slots, in listing order
+	long  []uint32            // slots of the entries whose trigrams are not posted, in listing order
 	tags  map[string]*tagPosting
 }
 
@@ -178,8 +179,12 @@ func (x *index) reset(entries []*entry) {
 	for d, g := range grams {
 		byGram[g] = postings[d]
 	}
+	var long []uint32
 	tags := map[string]*tagPosting{}
 	for _, e := range entries {
+		if e.long() {
+			long = append(long, e.slot)
+		}
 		for i, t := range e.tags {
 			if slices.Contains(e.tags[:i], t) {
 				continue
@@ -196,13 +201,24 @@ func (x *index) reset(entries []*entry) {
 	wg.Wait()
 	x.mu.Lock()
 	x.order, x.byID, x.slots, x.free = entries, byID, slices.Clone(entries), nil
-	x.grams, x.tags = byGram, tags
+	x.grams, x.tags, x.long = byGram, tags, long
 	x.mu.Unlock()
 }
 
+// maxPostedText is the longest name and description, together, whose trigrams are posted:
+// beyond it an entry would cost 4 bytes a trigram for thousands of them. Longer ones are in
+// the long posting instead, checked by every search. A variable for tests.
+var maxPostedText = 512
+
+// long reports whether e's trigrams are left out of the postings.
+func (e *entry) long() bool { return len(e.data)-int(e.idEnd) > maxPostedText }
+
 // appendGrams appends the distinct trigrams of e's name and description, each taken within
-// its own field, so that a trigram spanning the two is never indexed.
+// its own field, so that a trigram spanning the two is never indexed; none for a long entry.
 func appendGrams(dst []uint32, e *entry) []uint32 {
+	if e.long() {
+		return dst
+	}
 	start := len(dst)
 	dst = appendTrigrams(dst, e.name())
 	dst = appendTrigrams(dst, e.desc())
@@ -267,6 +283,12 @@ func (x *index) replaceLocked(old, e *entry) {
 		x.order[i] = e
 	}
 	if old.name() != e.name() || old.desc() != e.desc() {
+		switch {
+		case old.long() && !e.long():
+			x.long = x.removeSlot(x.long, e)
+		case !old.long() && e.long():
+			x.long = x.insertSlot(x.long, e)
+		}
 		was, is := appendGrams(nil, old), appendGrams(nil, e)
 		for _, g := range was {
 			if _, ok := slices.BinarySearch(is, g); !ok {
@@ -295,6 +317,9 @@ func (x *index) replaceLocked(old, e *entry) {
 
 // post adds e, already in its slot, to the postings of its trigrams and tags.
 func (x *index) post(e *entry) {
+	if e.long() {
+		x.long = x.insertSlot(x.long, e)
+	}
 	for _, g := range appendGrams(nil, e) {
 		x.grams[g] = x.insertSlot(x.grams[g], e)
 	}
@@ -320,6 +345,9 @@ func (x *index) postTag(i int, e *entry) {
 // unpost removes e, still in its slot, from the postings of its trigrams and tags; a posting
 // left empty is dropped.
 func (x *index) unpost(e *entry) {
+	if e.long() {
+		x.long = x.removeSlot(x.long, e)
+	}
 	for _, g := range appendGrams(nil, e) {
 		x.unpostGram(g, e)
 	}
@@ -415,19 +443,25 @@ func (x *index) query(dst []*entry, q ListQuery) ([]*entry, int) {
 }
 
 // candidates calls visit, in listing order, on a set of entries that holds every entry
-// matching the filters: the shortest of the search's trigram postings or the tags' postings,
-// or every entry when neither applies (a search shorter than three bytes without tags).
+// matching the filters: the shortest of the search's trigram postings with the long posting,
+// or the tags' postings, or every entry when neither applies (a search shorter than three
+// bytes without tags).
 func (x *index) candidates(search string, tags []string, visit func(*entry)) {
+	// The search's shortest trigram posting, to be walked with the long posting.
 	var shortest []uint32
-	if len(search) >= 3 {
-		for _, g := range appendTrigrams(make([]uint32, 0, 64), search) {
+	byGrams := len(search) >= 3
+	if byGrams {
+		for i, g := range appendTrigrams(make([]uint32, 0, 64), search) {
 			p := x.grams[g]
-			if len(p) == 0 {
-				return // no entry holds this trigram, so none holds the search
-			}
-			if shortest == nil || len(p) < len(shortest) {
+			if i == 0 || len(p) < len(shortest) {
 				shortest = p
 			}
+			if len(p) == 0 {
+				break // no posted entry holds this trigram, so none holds the search
+			}
+		}
+		if len(shortest)+len(x.long) == 0 {
+			return
 		}
 	}
 	if len(tags) > 0 {
@@ -439,18 +473,35 @@ func (x *index) candidates(search string, tags []string, visit func(*entry)) {
 				n += len(p.slots)
 			}
 		}
-		if shortest == nil || n < len(shortest) {
+		if !byGrams || n < len(shortest)+len(x.long) {
 			x.visitUnion(lists, n, visit)
 			return
 		}
 	}
-	if shortest == nil {
+	if !byGrams {
 		for _, e := range x.order {
 			visit(e)
 		}
 		return
 	}
-	for _, s := range shortest {
+	x.visitMerged(shortest, x.long, visit)
+}
+
+// visitMerged calls visit on the entries of two postings that share none, in listing order.
+func (x *index) visitMerged(a, b []uint32, visit func(*entry)) {
+	for len(a) > 0 && len(b) > 0 {
+		if compareEntries(x.slots[a[0]], x.slots[b[0]]) < 0 {
+			visit(x.slots[a[0]])
+			a = a[1:]
+		} else {
+			visit(x.slots[b[0]])
+			b = b[1:]
+		}
+	}
+	for _, s := range a {
+		visit(x.slots[s])
+	}
+	for _, s := range b {
 		visit(x.slots[s])
 	}
 }
