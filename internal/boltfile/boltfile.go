@@ -82,14 +82,15 @@ func Check(path string) (Report, error) {
 	if m0.err != nil && m1.err != nil {
 		return Report{}, fmt.Errorf("%w: both meta pages are damaged: %v; %v", ErrCorrupt, m0.err, m1.err)
 	}
-	// bbolt opens the newest meta page whose checksum holds whatever it points at, so each
-	// such page must fit the file.
-	for _, m := range []meta{m0, m1} {
-		if m.err == nil {
-			if err := m.fits(f, pageSize, size); err != nil {
-				return Report{}, fmt.Errorf("%w: %v", ErrCorrupt, err)
-			}
-		}
+	// bbolt opens the newest meta page whose checksum holds, whatever it points at, so that
+	// page must fit the file. The other one need not: once a newer commit is durable, the
+	// pages the older meta page points at may be reused (a crash right after leaves it so).
+	open := m0
+	if m0.err != nil || (m1.err == nil && m1.txid > m0.txid) {
+		open = m1
+	}
+	if err := open.fits(f, pageSize, size); err != nil {
+		return Report{}, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
 	if m0.err == nil && m1.err == nil {
 		return Report{TxID: max(m0.txid, m1.txid)}, nil
