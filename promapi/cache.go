@@ -24,7 +24,7 @@ type CacheStats struct {
 	Bytes   int64  // estimated memory held
 	Entries int    // cached (query, step) results
 	Hits    uint64 // range queries answered partly or wholly from the cache
-	Misses  uint64 // cacheable range queries evaluated whole
+	Misses  uint64 // cacheable range queries evaluated whole (also those whose annotations depend on the range)
 }
 
 type cacheKey struct {
@@ -38,8 +38,11 @@ type cacheEntry struct {
 	start, end int64 // ms, the first and last step held
 	series     promql.Matrix
 	warnings   annotations.Annotations
-	bytes      int64
-	elem       *list.Element
+	// direct marks a query whose annotations depend on the range evaluated (a tail's read
+	// differently from the whole's): it holds no points and its query is evaluated whole.
+	direct bool
+	bytes  int64
+	elem   *list.Element
 }
 
 // resultCache is a memory-bounded LRU of final range query points.
@@ -69,13 +72,13 @@ func (c *resultCache) sync(gen uint64) {
 	c.bytes = 0
 }
 
-// get returns the entry of key if it holds start, else nil. The entry is immutable.
+// get returns the entry of key if it holds start or is direct, else nil. The entry is immutable.
 func (c *resultCache) get(key cacheKey, gen uint64, start int64) *cacheEntry {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.sync(gen)
 	e := c.entries[key]
-	if e == nil || start < e.start || start > e.end {
+	if e == nil || !e.direct && (start < e.start || start > e.end) {
 		return nil
 	}
 	c.lru.MoveToFront(e.elem)
@@ -84,7 +87,7 @@ func (c *resultCache) get(key cacheKey, gen uint64, start int64) *cacheEntry {
 
 // put stores e (replacing key's entry) and evicts the least recently used past the bound.
 func (c *resultCache) put(e *cacheEntry, gen uint64) {
-	e.bytes = matrixBytes(e.series)
+	e.bytes = matrixBytes(e.series) + int64(len(e.key.query)) + 96
 	if e.bytes > c.max {
 		return
 	}

@@ -9,11 +9,13 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
+	"github.com/prometheus/prometheus/storage"
 
 	"github.com/gemini-flow/gemini-flow/dashboards"
 	"github.com/gemini-flow/gemini-flow/history"
@@ -201,4 +203,68 @@ func getBody(t *testing.T, base string, form url.Values) string {
 		t.Fatal(err)
 	}
 	return strconv.Itoa(res.StatusCode) + " " + string(b)
+}
+
+// countingQueryable counts the queriers the engine opens over a real history: one per evaluation.
+type countingQueryable struct {
+	storage.Queryable
+	n atomic.Int64
+}
+
+func (c *countingQueryable) Querier(mint, maxt int64) (storage.Querier, error) {
+	c.n.Add(1)
+	return c.Queryable.Querier(mint, maxt)
+}
+
+// TestCacheRangeDependentAnnotations: a query whose annotations name the range evaluated
+// (histogram_quantile over buckets out of order) is evaluated twice once (tail, then whole),
+// then remembered and evaluated once per request, with the answer of an uncached API.
+func TestCacheRangeDependentAnnotations(t *testing.T) {
+	db, err := history.Open(history.Options{Path: filepath.Join(t.TempDir(), "history.db"), Job: "gemini-flow-backend", Instance: "test:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	sec := int64(promT0)
+	tick := func(n int) {
+		for range n {
+			i := sec - promT0
+			// The 0.1 bucket drops below the 0.01 one every other tick: never monotonic.
+			e := fmt.Sprintf("h_bucket{le=\"0.01\"} %d\nh_bucket{le=\"0.1\"} %d\nh_bucket{le=\"+Inf\"} %d\n", 2*i, 2*i-(i/10)%2, 3*i)
+			if err := db.Append(sec*1000, []byte(e)); err != nil {
+				t.Fatal(err)
+			}
+			sec += 10
+		}
+	}
+	tick(120)
+	queryable := &countingQueryable{Queryable: db}
+	cold := servePromAPI(t, New(Options{Queryable: db}))
+	api := New(Options{Queryable: queryable, CacheBytes: 1 << 20, Watermark: db.Watermark})
+	warm := servePromAPI(t, api)
+	q := `histogram_quantile(0.9, rate(h_bucket[1m]))`
+	for round := range 4 {
+		end := sec + 20
+		form := url.Values{"query": {q}, "start": {strconv.FormatInt(end-900, 10)}, "end": {strconv.FormatInt(end, 10)}, "step": {"10"}}
+		before := queryable.n.Load()
+		want, got := getBody(t, cold, form), getBody(t, warm, form)
+		if want != got {
+			t.Fatalf("round %d: cached answer differs:\ncold %.400s\nwarm %.400s", round, want, got)
+		}
+		if !strings.Contains(got, "monotonicity") {
+			t.Fatalf("round %d: no monotonicity info in %.400s", round, got)
+		}
+		evals := queryable.n.Load() - before
+		wantEvals := int64(1)
+		if round == 1 {
+			wantEvals = 2 // the tail, then the whole range when its annotations read differently
+		}
+		if evals != wantEvals {
+			t.Errorf("round %d: %d evaluations, want %d", round, evals, wantEvals)
+		}
+		tick(1)
+	}
+	if s := api.CacheStats(); s.Misses != 4 || s.Hits != 0 {
+		t.Errorf("cache stats %+v: want 4 misses and no hits", s)
+	}
 }

@@ -18,7 +18,8 @@ import (
 // count the engine does not add up exactly): a tail keeps the cached annotations when it has
 // none and the cache holds exactly the steps before it, or when its own read the same;
 // otherwise it is thrown away and the whole range evaluated, so the answer is always the one
-// a whole evaluation gives.
+// a whole evaluation gives, and the query is remembered as direct: its next requests are
+// evaluated whole at once, without a tail first.
 func (a *API) runCached(ctx *fasthttp.RequestCtx, limit int, start, end time.Time, step time.Duration) result {
 	if step%time.Millisecond != 0 {
 		return a.runQuery(ctx, limit, start, end, step)
@@ -34,8 +35,13 @@ func (a *API) runCached(ctx *fasthttp.RequestCtx, limit int, start, end time.Tim
 
 	var matrix promql.Matrix
 	var warnings annotations.Annotations
-	hit := false
-	if entry := a.cache.get(key, gen, startMs); entry != nil {
+	hit, rangeDependent := false, false
+	entry := a.cache.get(key, gen, startMs)
+	if entry != nil && entry.direct {
+		a.cache.misses.Add(1)
+		return a.runDirect(q, limit, start, end, step)
+	}
+	if entry != nil {
 		held := window(entry.series, startMs, min(endMs, entry.end))
 		if evalFrom := entry.end + stepMs; evalFrom > endMs {
 			// The same steps as cached: their annotations, unless the range starts elsewhere.
@@ -52,6 +58,7 @@ func (a *API) runCached(ctx *fasthttp.RequestCtx, limit int, start, end time.Tim
 				warnings, hit = entry.warnings, true
 			default:
 				hit = sameAnnotations(entry.warnings, ws, q.qs)
+				rangeDependent = !hit
 			}
 		}
 	}
@@ -63,10 +70,7 @@ func (a *API) runCached(ctx *fasthttp.RequestCtx, limit int, start, end time.Tim
 			return result{err: perr}
 		}
 		if !cacheable(qry.Statement().(*parser.EvalStmt).Expr) {
-			res := a.run(q.ctx, qry, q.qs, limit)
-			out := rendered(res) // before the query's memory and the turn are given back
-			res.finalize()
-			return out
+			return a.runRendered(q, qry, limit)
 		}
 		a.cache.misses.Add(1)
 		var perr2 *apiError
@@ -77,13 +81,35 @@ func (a *API) runCached(ctx *fasthttp.RequestCtx, limit int, start, end time.Tim
 	if points(matrix) > a.maxSamples {
 		return result{err: execError(promql.ErrTooManySamples("query execution")), query: q.qs}
 	}
-	a.keep(key, gen, matrix, warnings, startMs, endMs, stepMs, watermark)
+	if rangeDependent {
+		a.cache.put(&cacheEntry{key: key, direct: true}, gen)
+	} else {
+		a.keep(key, gen, matrix, warnings, startMs, endMs, stepMs, watermark)
+	}
 	if limit > 0 && len(matrix) > limit {
 		matrix = matrix[:limit]
 		warnings = maps.Clone(warnings)
 		warnings.Add(errTruncated)
 	}
 	return result{data: func(st *jsoniter.Stream) { writeQueryData(st, matrix) }, warnings: warnings, query: q.qs}
+}
+
+// runDirect evaluates a range query whole, without the cache.
+func (a *API) runDirect(q admitted, limit int, start, end time.Time, step time.Duration) result {
+	qry, perr := a.newQuery(q, start, start, end, step)
+	if perr != nil {
+		return result{err: perr}
+	}
+	return a.runRendered(q, qry, limit)
+}
+
+// runRendered runs qry and renders its answer before the query's memory and the turn are
+// given back.
+func (a *API) runRendered(q admitted, qry promql.Query, limit int) result {
+	res := a.run(q.ctx, qry, q.qs, limit)
+	out := rendered(res)
+	res.finalize()
+	return out
 }
 
 // evalRange evaluates [start, end] of a query asked over [from, end], owning the answer.
