@@ -3,6 +3,7 @@ package rules
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/url"
 	"slices"
@@ -63,8 +64,8 @@ func (r *AlertingRule) Annotations() labels.Labels { return r.annotations }
 
 // eval runs the expression at ts, moves every alert through its states, and returns the
 // ALERTS and ALERTS_FOR_STATE samples to write (none before the state was restored).
-func (r *AlertingRule) eval(ctx context.Context, ts time.Time, q QueryFunc, externalURL *url.URL) (promql.Vector, error) {
-	res, err := q(ctx, r.expr.String(), ts)
+func (r *AlertingRule) eval(ctx context.Context, ts time.Time, o evalOptions, q QueryFunc, externalURL *url.URL) (promql.Vector, error) {
+	res, err := q(ctx, r.expr.String(), ts.Add(-o.queryOffset))
 	if err != nil {
 		return nil, err
 	}
@@ -91,12 +92,14 @@ func (r *AlertingRule) eval(ctx context.Context, ts time.Time, q QueryFunc, exte
 		r.active[h] = a
 	}
 	var vec promql.Vector
+	active := 0
 	for h, a := range r.active {
 		if _, ok := found[h]; ok {
 			a.KeepFiringSince = time.Time{}
 		} else if !r.stepGone(h, a, ts) {
 			continue
 		}
+		active++
 		if a.State == StatePending && ts.Sub(a.ActiveAt) >= r.holdDuration {
 			a.State, a.FiredAt = StateFiring, ts
 		}
@@ -104,8 +107,13 @@ func (r *AlertingRule) eval(ctx context.Context, ts time.Time, q QueryFunc, exte
 			a.State, a.FiredAt, a.LastSentAt, a.KeepFiringSince = StatePending, time.Time{}, time.Time{}, time.Time{}
 		}
 		if r.restored {
-			vec = append(vec, alertSample(a, ts), forStateSample(a, ts))
+			at := ts.Add(-o.queryOffset)
+			vec = append(vec, alertSample(a, at), forStateSample(a, at))
 		}
+	}
+	if o.limit > 0 && active > o.limit {
+		r.active = map[uint64]*Alert{}
+		return nil, fmt.Errorf("exceeded limit of %d with %d alerts", o.limit, active)
 	}
 	return vec, nil
 }

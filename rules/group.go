@@ -28,6 +28,7 @@ type Rule interface {
 type Group struct {
 	name, file string
 	interval   time.Duration
+	opts       evalOptions
 	rules      []Rule
 	m          *Manager
 
@@ -40,6 +41,14 @@ type Group struct {
 	duration time.Duration
 }
 
+// evalOptions are a group's `limit` and `query_offset`, as Prometheus applies them: the
+// rules query (and their samples are written) query_offset in the past, and a rule whose
+// result exceeds the limit fails.
+type evalOptions struct {
+	limit       int
+	queryOffset time.Duration
+}
+
 // Name is the group's name.
 func (g *Group) Name() string { return g.name }
 
@@ -48,6 +57,9 @@ func (g *Group) File() string { return g.file }
 
 // Interval is how often the group is evaluated.
 func (g *Group) Interval() time.Duration { return g.interval }
+
+// Limit is the group's `limit` on alerts or series per rule; 0: none.
+func (g *Group) Limit() int { return g.opts.limit }
 
 // Rules are the group's rules in file order.
 func (g *Group) Rules() []Rule { return g.rules }
@@ -79,7 +91,7 @@ func (g *Group) Eval(ctx context.Context, ts time.Time) {
 		samples = g.appendWithStaleness(samples, i, vec, ts)
 	}
 	if len(samples) > 0 && g.m.opts.Appender != nil {
-		g.m.opts.Appender.AppendSamples(ts.UnixMilli(), samples)
+		g.m.opts.Appender.AppendSamples(ts.Add(-g.opts.queryOffset).UnixMilli(), samples)
 	}
 	d := time.Since(start)
 	g.statusMu.Lock()
@@ -92,7 +104,7 @@ func (g *Group) Eval(ctx context.Context, ts time.Time) {
 func (g *Group) evalRule(ctx context.Context, rule Rule, ts time.Time) (promql.Vector, error) {
 	switch r := rule.(type) {
 	case *AlertingRule:
-		vec, err := r.eval(ctx, ts, g.m.query, g.m.externalURL)
+		vec, err := r.eval(ctx, ts, g.opts, g.m.query, g.m.externalURL)
 		if err != nil {
 			return nil, err
 		}
@@ -101,7 +113,7 @@ func (g *Group) evalRule(ctx context.Context, rule Rule, ts time.Time) (promql.V
 		}
 		return vec, nil
 	case *RecordingRule:
-		return r.eval(ctx, ts, g.m.query)
+		return r.eval(ctx, ts, g.opts, g.m.query)
 	}
 	panic("rules: unknown rule type")
 }

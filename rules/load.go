@@ -122,7 +122,10 @@ func mapValue(n *yaml.Node, key string) *yaml.Node {
 }
 
 func buildGroup(file string, rg rulefmt.RuleGroup, defaultInterval time.Duration, p parser.Parser, log *slog.Logger) (*Group, error) {
-	g := &Group{name: rg.Name, file: file, interval: time.Duration(rg.Interval)}
+	g := &Group{name: rg.Name, file: file, interval: time.Duration(rg.Interval), opts: evalOptions{limit: rg.Limit}}
+	if rg.QueryOffset != nil {
+		g.opts.queryOffset = time.Duration(*rg.QueryOffset)
+	}
 	if g.interval <= 0 {
 		g.interval = defaultInterval
 	}

@@ -3,6 +3,7 @@ package rules
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/prometheus/common/model"
@@ -29,10 +30,13 @@ func (r *RecordingRule) Query() string { return r.expr.String() }
 func (r *RecordingRule) Labels() labels.Labels { return r.labels }
 
 // eval runs the expression at ts and renames its result.
-func (r *RecordingRule) eval(ctx context.Context, ts time.Time, q QueryFunc) (promql.Vector, error) {
-	vec, err := q(ctx, r.expr.String(), ts)
+func (r *RecordingRule) eval(ctx context.Context, ts time.Time, o evalOptions, q QueryFunc) (promql.Vector, error) {
+	vec, err := q(ctx, r.expr.String(), ts.Add(-o.queryOffset))
 	if err != nil {
 		return nil, err
+	}
+	if o.limit > 0 && len(vec) > o.limit {
+		return nil, fmt.Errorf("exceeded limit %d with %d series", o.limit, len(vec))
 	}
 	seen := make(map[uint64]struct{}, len(vec))
 	for i := range vec {

@@ -100,7 +100,7 @@ func (a *API) Rules(ctx *fasthttp.RequestCtx) {
 	groups := []Group{}
 	for _, g := range a.groups() {
 		last, d := g.LastEvaluation()
-		out := Group{Name: g.Name(), File: g.File(), Rules: []Rule{}, Interval: g.Interval().Seconds(),
+		out := Group{Name: g.Name(), File: g.File(), Rules: []Rule{}, Interval: g.Interval().Seconds(), Limit: g.Limit(),
 			EvaluationTime: d.Seconds(), LastEvaluation: last}
 		for _, r := range g.Rules() {
 			rule, ok := ruleOf(r, exclude)
