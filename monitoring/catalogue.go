@@ -189,28 +189,6 @@ func Catalogue() []Family {
 	return out
 }
 
-// SampleLabels returns the label names a sample of the exposition carries, by the
-// sample's name: its family's labels, and "le" on a histogram's _bucket. It reports false
-// for a name that is not in the catalogue.
-func SampleLabels(name string) ([]string, bool) {
-	for _, f := range catalogue {
-		if name == f.Name && f.Type != TypeHistogram {
-			return append([]string(nil), f.Labels...), true
-		}
-		suffix, ok := strings.CutPrefix(name, f.Name)
-		if !ok || f.Type != TypeHistogram {
-			continue
-		}
-		switch suffix {
-		case "_bucket":
-			return append(append([]string(nil), f.Labels...), "le"), true
-		case "_sum", "_count":
-			return append([]string(nil), f.Labels...), true
-		}
-	}
-	return nil, false
-}
-
 // Families returns the catalogue (see Catalogue).
 func (r *Registry) Families() []Family { return Catalogue() }
 

@@ -143,28 +143,3 @@ func selector(pairs []string) string {
 	}
 	return "{" + strings.Join(parts, ",") + "}"
 }
-
-func TestSampleLabels(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		want []string
-		ok   bool
-	}{
-		{"gemini_flow_http_requests_total", []string{"method", "route", "status_code"}, true},
-		{"gemini_flow_http_request_duration_seconds_bucket", []string{"method", "route", "status_code", "le"}, true},
-		{"gemini_flow_http_request_duration_seconds_sum", []string{"method", "route", "status_code"}, true},
-		{"gemini_flow_http_request_duration_seconds_count", []string{"method", "route", "status_code"}, true},
-		{"gemini_flow_go_gc_duration_seconds_bucket", []string{"le"}, true},
-		{"gemini_flow_websocket_connections_active", nil, true},
-		{"gemini_flow_http_requests_total_bucket", nil, false}, // a counter has no buckets
-		{"gemini_flow_http_request_duration_seconds", nil, false},
-		{"other_total", nil, false},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got, ok := monitoring.SampleLabels(tc.name)
-			if ok != tc.ok || !slices.Equal(got, tc.want) {
-				t.Fatalf("SampleLabels(%s) = %v, %v; want %v, %v", tc.name, got, ok, tc.want, tc.ok)
-			}
-		})
-	}
-}
