@@ -77,7 +77,7 @@ func BenchmarkTickMix(b *testing.B) {
 		}
 	}
 	var cpu time.Duration
-	sent := 0
+	sent, queuedBytes := 0, 0
 	b.ResetTimer()
 	for i := range b.N {
 		b.StopTimer()
@@ -90,6 +90,7 @@ func BenchmarkTickMix(b *testing.B) {
 		for dest.q.samples > 0 {
 			bt, _ := dest.q.pop(ctx)
 			sent += bt.samples
+			queuedBytes += len(bt.data)
 			dest.send(ctx, bt)
 		}
 		cpu += cpuTime() - c
@@ -100,4 +101,5 @@ func BenchmarkTickMix(b *testing.B) {
 	}
 	b.ReportMetric(float64(cpu)/float64(b.N)/float64(time.Second)*100, "cpu-%-at-1s")
 	b.ReportMetric(float64(sent)/float64(b.N), "samples/op")
+	b.ReportMetric(float64(queuedBytes)/float64(sent), "queued-B/sample")
 }
