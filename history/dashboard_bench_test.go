@@ -19,6 +19,8 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql"
+	"github.com/prometheus/prometheus/storage"
+	"github.com/prometheus/prometheus/tsdb/chunkenc"
 )
 
 // expandExpr substitutes the variables as the page's expand does (web/static/app.js).
@@ -280,4 +282,43 @@ func BenchmarkDashboardQueries(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkSelectMix reads every sample of every series of 24 h of the mix through the
+// querier, as the engine does under the dashboard's panels: the history's own share of a
+// dashboard load (chunk lookup, decoding, iteration).
+func BenchmarkSelectMix(b *testing.B) {
+	path, end := cachedMix(b, 24*time.Hour)
+	d, err := Open(Options{Path: path, Job: testJob, Instance: testInstance})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer d.Close()
+	start := end - (24 * time.Hour).Milliseconds()
+	all := labels.MustNewMatcher(labels.MatchRegexp, model.MetricNameLabel, ".+")
+	samples := 0
+	b.ResetTimer()
+	for range b.N {
+		q, err := d.Querier(start, end)
+		if err != nil {
+			b.Fatal(err)
+		}
+		set := q.Select(context.Background(), false, &storage.SelectHints{Start: start, End: end, Step: 360_000, Range: 370_000}, all)
+		var it chunkenc.Iterator
+		samples = 0
+		for set.Next() {
+			it = set.At().Iterator(it)
+			for it.Next() == chunkenc.ValFloat {
+				samples++
+			}
+			if it.Err() != nil {
+				b.Fatal(it.Err())
+			}
+		}
+		if set.Err() != nil {
+			b.Fatal(set.Err())
+		}
+		_ = q.Close()
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(samples), "ns/sample")
 }
