@@ -45,7 +45,7 @@ func (s *Server) bindPage() {
 		}
 		a, ok := assets[name]
 		if !ok {
-			ctx.Error("404 page not found", fasthttp.StatusNotFound)
+			s.writeError(ctx, errNotFound("asset"))
 			return
 		}
 		writeAsset(ctx, a)

@@ -31,3 +31,13 @@ func TestMalformedRequestIsUnmatched(t *testing.T) {
 	}
 	t.Fatalf("no 400 counted:\n%s", metrics)
 }
+
+// TestMissingAssetIsTheEnvelope: an unknown asset answers the JSON 404 like every other miss.
+func TestMissingAssetIsTheEnvelope(t *testing.T) {
+	ts := newTestServer(t)
+	status, hdr, body := ts.do(t, "GET", "/assets/x", "", nil)
+	if status != 404 || !strings.HasPrefix(hdr.Get("Content-Type"), "application/json") {
+		t.Fatalf("/assets/x: %d %s %s", status, hdr.Get("Content-Type"), body)
+	}
+	assertErrorEnvelope(t, body)
+}
