@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/json"
 	"fmt"
+	"runtime/debug"
 	"strings"
 
 	bolt "go.etcd.io/bbolt"
@@ -283,5 +284,8 @@ func (s *Store) scan() ([]int, error) {
 	s.counts = c
 	s.Workflows.idx.reset(entries)
 	s.releaseMapped()
+	// Building the index left garbage worth half of it: give it back now rather than keep it
+	// resident until the runtime's scavenger returns it.
+	debug.FreeOSMemory()
 	return nodeCounts, nil
 }
