@@ -83,13 +83,13 @@ func Check(path string) (Report, error) {
 		return Report{}, fmt.Errorf("%w: both meta pages are damaged: %v; %v", ErrCorrupt, m0.err, m1.err)
 	}
 	// bbolt opens the newest meta page whose checksum holds, whatever it points at, so that
-	// page must fit the file. The other one need not: once a newer commit is durable, the
-	// pages the older meta page points at may be reused (a crash right after leaves it so).
-	open := m0
+	// page must fit the file. The older page's pages may since have been reused by later
+	// commits (its freelist page, once freed, is overwritten): it is not checked further.
+	newest := m0
 	if m0.err != nil || (m1.err == nil && m1.txid > m0.txid) {
-		open = m1
+		newest = m1
 	}
-	if err := open.fits(f, pageSize, size); err != nil {
+	if err := newest.fits(f, pageSize, size); err != nil {
 		return Report{}, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
 	if m0.err == nil && m1.err == nil {
