@@ -79,10 +79,20 @@ func (it *chunksIterator[T]) decode(i int) {
 // for a counter, the two around each decrease, as downsampleChunk does.
 func (it *chunksIterator[T]) thin() {
 	n, k := len(it.ts), 0
+	if n == 0 {
+		return
+	}
+	key := resKey(it.ts[0], it.res) // the window of sample j, computed once per sample
 	for j := range n {
 		nextDecreases := j+1 < n && it.vs[j+1] < it.vs[j]
 		decreased := j > 0 && it.vs[j] < it.vs[j-1]
-		if j+1 < n && resKey(it.ts[j], it.res) == resKey(it.ts[j+1], it.res) && !(it.counter && (nextDecreases || decreased)) {
+		next := key
+		if j+1 < n {
+			next = resKey(it.ts[j+1], it.res)
+		}
+		sameWindow := j+1 < n && next == key
+		key = next
+		if sameWindow && !(it.counter && (nextDecreases || decreased)) {
 			continue
 		}
 		it.ts[k], it.vs[k] = it.ts[j], it.vs[j]
