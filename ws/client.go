@@ -27,6 +27,7 @@ type client struct {
 	oldest int64         // Unix nanoseconds when the first frame in queue was queued
 	pong   *string       // payload of the latest unanswered ping
 	wake   chan struct{} // one slot: the writer has something to take
+	room   chan struct{} // one slot: the writer has taken the queue, the reader may go on
 
 	quit       chan struct{} // closed once, when the client must leave
 	once       sync.Once
@@ -134,6 +135,10 @@ func (c *client) take() (*frameBatch, *string) {
 	defer c.qmu.Unlock()
 	q, p := c.queue, c.pong
 	c.queue, c.queued, c.pong = nil, 0, nil
+	select {
+	case c.room <- struct{}{}:
+	default:
+	}
 	return q, p
 }
 
@@ -168,6 +173,7 @@ func (c *client) reply(eventType string, payload any) {
 func (c *client) readLoop() {
 	h := c.hub
 	for {
+		c.waitForRoom()
 		_, r, err := c.conn.NextReader()
 		if err != nil {
 			var ce *websocket.CloseError
@@ -190,6 +196,26 @@ func (c *client) readLoop() {
 		h.metrics.WSMessages(Inbound, act.label, 1)
 		if !c.leaving() {
 			c.apply(act)
+		}
+	}
+}
+
+// waitForRoom pauses reading while more than ReplyQueueBytes wait for the peer: every frame
+// read may queue a reply, so a peer that sends without reading would otherwise grow its queue
+// to SendQueueBytes with replies alone. Paused, its frames wait in the kernel's buffers, and
+// TCP makes it wait in turn.
+func (c *client) waitForRoom() {
+	for {
+		c.qmu.Lock()
+		queued := c.queued
+		c.qmu.Unlock()
+		if queued <= c.hub.opts.ReplyQueueBytes {
+			return
+		}
+		select {
+		case <-c.room:
+		case <-c.quit:
+			return // during a closing handshake the reader reads on, answering nothing
 		}
 	}
 }

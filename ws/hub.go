@@ -15,6 +15,9 @@
 //     client. A client whose queue would pass SendQueueBytes, or whose oldest queued frame has
 //     waited longer than WriteTimeout, is cut off at once, without a close frame, since a
 //     close frame would have to wait behind the data it is not reading.
+//   - A client's frames are read only while at most ReplyQueueBytes wait for it, so a client
+//     that sends (pings, say) without reading holds no more than that in replies; TCP then
+//     stops it sending.
 //   - The writer takes everything queued in one go and writes it with one vectored write,
 //     each event still its own WebSocket message; only the writer writes to the socket, pongs
 //     and close replies included.
@@ -35,6 +38,7 @@ import (
 // Options configures a Hub; every zero value means the default named beside it.
 type Options struct {
 	SendQueueBytes  int           // backlog per client before it counts as slow; 0 -> 4 MiB
+	ReplyQueueBytes int           // backlog past which a client's frames are not read; 0 -> 64 KiB
 	MaxMessageBytes int64         // largest inbound message; 0 -> 64 KiB
 	PingInterval    time.Duration // heartbeat period; 0 -> 30s
 	WriteTimeout    time.Duration // bound on one socket write; 0 -> 10s
@@ -46,6 +50,9 @@ type Options struct {
 func (o Options) withDefaults() Options {
 	if o.SendQueueBytes <= 0 {
 		o.SendQueueBytes = 4 << 20
+	}
+	if o.ReplyQueueBytes <= 0 {
+		o.ReplyQueueBytes = 64 << 10
 	}
 	if o.MaxMessageBytes <= 0 {
 		o.MaxMessageBytes = 64 << 10
@@ -148,6 +155,7 @@ func (h *Hub) register(conn *websocket.Conn) *client {
 		id:   "client-" + uuid.NewString(),
 		conn: conn,
 		wake: make(chan struct{}, 1),
+		room: make(chan struct{}, 1),
 		quit: make(chan struct{}),
 	}
 	c.heard()
