@@ -106,7 +106,7 @@ func TestClientFaults(t *testing.T) {
 			t.Errorf("get and export differ:\n%s\n%s", got, exported)
 		}
 		for _, want := range []string{`"id":"g","type":"group"`, `"selected":false,"dragging":false`, `"type":"simplebezier","animated":false`,
-			`"selected":false}`, `"type":"smartEdge","animated":true,"label":"done"`, `"prompt":{"temperature":0.2}`, `"width":400,"height":300`} {
+			`"selected":false}`, `"type":"smartEdge","animated":true,"label":"done"`, `"prompt":{"temperature":0.2}`, `"width":400,"height":300`, `"parentId":"g","extent":"parent"`} {
 			if !strings.Contains(body, want) {
 				t.Errorf("export lacks %s: %s", want, body)
 			}

@@ -164,6 +164,11 @@ func TestDecodeWorkflowProblems(t *testing.T) {
 	f("nodes not array", func(m map[string]any) { m["nodes"] = map[string]any{}; m["edges"] = []any{} }, "nodes")
 	f("node not object", func(m map[string]any) { m["nodes"].([]any)[0] = "n0" }, "nodes[0]", "edges[0].source")
 	f("empty version", func(m map[string]any) { meta(m)["version"] = "" }, "metadata.version")
+	f("parent missing, extent malformed", func(m map[string]any) {
+		node(m, 0)["parentId"] = "nowhere"
+		node(m, 1)["parentNode"] = "gone"
+		node(m, 2)["extent"] = []any{[]any{0.0, 0.0}, []any{"1", 2.0}}
+	}, "nodes[2].extent", "nodes[0].parentId", "nodes[1].parentNode")
 }
 
 func TestDecodeWorkflowSanitises(t *testing.T) {
@@ -178,6 +183,9 @@ func TestDecodeWorkflowSanitises(t *testing.T) {
 	e := m["edges"].([]any)[0].(map[string]any)
 	e["animated"] = 1
 	e["sourceHandle"] = "a"
+	e["targetHandle"] = nil
+	n1 := m["nodes"].([]any)[1].(map[string]any)
+	n1["parentId"], n1["extent"], n1["expandParent"] = "n0", "parent", true
 	delete(m["metadata"].(map[string]any), "version")
 
 	w, problems, err := DecodeWorkflow(mustJSON(t, m), Limits{})
@@ -191,9 +199,14 @@ func TestDecodeWorkflowSanitises(t *testing.T) {
 		t.Errorf("defaults not applied: %+v", w.Metadata)
 	}
 	out := string(mustJSON(t, w))
-	for _, gone := range []string{"extra", "owner", "positionAbsolute", "sourceHandle"} {
+	for _, gone := range []string{"extra", "owner", "positionAbsolute", "targetHandle"} {
 		if strings.Contains(out, gone) {
-			t.Errorf("unknown key %q kept: %s", gone, out)
+			t.Errorf("unknown or null key %q kept: %s", gone, out)
+		}
+	}
+	for _, kept := range []string{`"sourceHandle":"a"`, `"parentId":"n0","extent":"parent","expandParent":true`} {
+		if !strings.Contains(out, kept) {
+			t.Errorf("React Flow's %s lost: %s", kept, out)
 		}
 	}
 	if !strings.Contains(out, `"prompt":{"temperature":0.5}`) {

@@ -37,6 +37,12 @@ type Node struct {
 	Dragging *bool          `json:"dragging,omitempty"`
 	Width    *float64       `json:"width,omitempty"`
 	Height   *float64       `json:"height,omitempty"`
+	// React Flow's sub-flows: the group a node sits in (parentId, or parentNode before React
+	// Flow 12), whose position its own is relative to, and how it is held there.
+	ParentID     string `json:"parentId,omitempty"`
+	ParentNode   string `json:"parentNode,omitempty"`
+	Extent       any    `json:"extent,omitempty"` // "parent" or [[x1,y1],[x2,y2]]
+	ExpandParent *bool  `json:"expandParent,omitempty"`
 }
 
 // Edge connects two nodes by id.
@@ -48,6 +54,9 @@ type Edge struct {
 	Animated *bool  `json:"animated,omitempty"` // nil: not sent; false is kept
 	Label    string `json:"label,omitempty"`
 	Selected *bool  `json:"selected,omitempty"`
+	// The handles an edge joins on nodes with more than one; absent or null: the default one.
+	SourceHandle string `json:"sourceHandle,omitempty"`
+	TargetHandle string `json:"targetHandle,omitempty"`
 }
 
 // EditorState is the live editor store shared by every client.

@@ -127,6 +127,37 @@ func (c *collector) optionalNumber(m map[string]any, key string, l loc) *float64
 	return &n
 }
 
+// extent reads React Flow's node extent: "parent", or [[x1,y1],[x2,y2]] of finite numbers.
+func (c *collector) extent(m map[string]any, l loc) any {
+	v, ok := m["extent"]
+	if !ok || v == nil {
+		return nil
+	}
+	if v == "parent" {
+		return v
+	}
+	if corners, ok := v.([]any); ok && len(corners) == 2 {
+		out := make([][2]float64, 2)
+		for i, corner := range corners {
+			xy, ok := corner.([]any)
+			if !ok || len(xy) != 2 {
+				break
+			}
+			x, okX := xy[0].(float64)
+			y, okY := xy[1].(float64)
+			if !okX || !okY || !finite(x) || !finite(y) {
+				break
+			}
+			out[i] = [2]float64{x, y}
+			if i == 1 {
+				return out
+			}
+		}
+	}
+	c.add(l.f("extent"), `must be "parent" or [[x1,y1],[x2,y2]]`)
+	return nil
+}
+
 // maxSafeInteger is the largest integer a JSON number (a float64) holds exactly.
 const maxSafeInteger = 1<<53 - 1
 

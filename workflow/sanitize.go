@@ -113,6 +113,11 @@ func sanitizeNode(m map[string]any, l loc, c *collector) Node {
 		Dragging: flag(m, "dragging"),
 		Width:    c.optionalNumber(m, "width", l),
 		Height:   c.optionalNumber(m, "height", l),
+
+		ParentID:     c.optionalString(m, "parentId", l, ""),
+		ParentNode:   c.optionalString(m, "parentNode", l, ""),
+		Extent:       c.extent(m, l),
+		ExpandParent: flag(m, "expandParent"),
 	}
 	if pos, ok := c.object(m, "position", l); ok {
 		pl := at(l.f("position"))
@@ -141,6 +146,9 @@ func sanitizeEdge(m map[string]any, l loc, c *collector) Edge {
 		Animated: flag(m, "animated"),
 		Label:    c.optionalString(m, "label", l, ""),
 		Selected: flag(m, "selected"),
+
+		SourceHandle: c.optionalString(m, "sourceHandle", l, ""),
+		TargetHandle: c.optionalString(m, "targetHandle", l, ""),
 	}
 	checkEdge(&e, l, c)
 	return e

@@ -115,6 +115,15 @@ func validateInto(w *Workflow, lim Limits, c *collector) {
 		}
 		nodeIDs[id] = struct{}{}
 	}
+	for i := range w.Nodes {
+		n := &w.Nodes[i]
+		if _, ok := nodeIDs[n.ParentID]; n.ParentID != "" && !ok {
+			c.add(loc{base: "nodes", idx: i}.f("parentId"), "node %q does not exist", n.ParentID)
+		}
+		if _, ok := nodeIDs[n.ParentNode]; n.ParentNode != "" && !ok {
+			c.add(loc{base: "nodes", idx: i}.f("parentNode"), "node %q does not exist", n.ParentNode)
+		}
+	}
 	edgeIDs := make(map[string]struct{}, len(w.Edges))
 	for i := range w.Edges {
 		el := loc{base: "edges", idx: i}
