@@ -18,10 +18,10 @@ import (
 type entry struct {
 	data      string // the id, then the lower-case name, then the lower-case description
 	createdAt int64
-	tags      []string // lower case, shared with the index's tag postings
-	idEnd     uint32   // data[:idEnd] is the id
-	nameEnd   uint32   // data[idEnd:nameEnd] is the name
-	slot      uint32   // the entry's number in the index's postings
+	tags      *[]string // lower case, shared with the index's tag postings; nil: none
+	idEnd     uint32    // data[:idEnd] is the id
+	nameEnd   uint32    // data[idEnd:nameEnd] is the name
+	slot      uint32    // the entry's number in the index's postings
 	// form says whether the stored bytes are exactly what encodeWorkflow writes for them, so
 	// that they can be served without decoding and encoding again. Records of an older file
 	// start unknown (an older encoder may have written them) and are checked when first served.
@@ -39,12 +39,20 @@ func (e *entry) id() string   { return e.data[:e.idEnd] }
 func (e *entry) name() string { return e.data[e.idEnd:e.nameEnd] }
 func (e *entry) desc() string { return e.data[e.nameEnd:] }
 
+// tagList returns the entry's tags; the list may be shared with other entries.
+func (e *entry) tagList() []string {
+	if e.tags == nil {
+		return nil
+	}
+	return *e.tags
+}
+
 // key is the id's bytes, shared with it: bbolt only reads keys.
 func (e *entry) key() []byte { return unsafe.Slice(unsafe.StringData(e.data), e.idEnd) }
 
 // newEntry returns the index entry of the workflow id with summary sm, copying its strings
-// into one; tags are the summary's tags, kept as they are.
-func newEntry(id string, sm *summary, tags []string) *entry {
+// into one; tags are the summary's tags, kept as they are (nil: none).
+func newEntry(id string, sm *summary, tags *[]string) *entry {
 	b := make([]byte, 0, len(id)+len(sm.name)+len(sm.desc))
 	b = append(append(append(b, id...), sm.name...), sm.desc...)
 	e := &entry{data: unsafe.String(unsafe.SliceData(b), len(b)), createdAt: sm.createdAt, tags: tags,
@@ -65,7 +73,7 @@ func (e *entry) matches(search string, tags []string) bool {
 		return true
 	}
 	for _, want := range tags {
-		if slices.Contains(e.tags, want) {
+		if slices.Contains(e.tagList(), want) {
 			return true
 		}
 	}
@@ -91,7 +99,7 @@ func compareEntries(a, b *entry) int {
 type index struct {
 	mu    sync.RWMutex
 	order []*entry // by createdAt, then id
-	byID  map[string]*entry
+	ids   idTable  // id → slot
 	slots []*entry // by slot; nil where free
 	free  []uint32
 	grams map[uint32][]uint32 // trigram → slots, in listing order
@@ -122,12 +130,13 @@ func (x *index) reset(entries []*entry) {
 	for i, e := range entries {
 		e.slot = uint32(i)
 	}
-	// The map by id is built meanwhile, on another core where there is one.
-	byID := make(map[string]*entry, len(entries))
+	// The table by id is built meanwhile, on another core where there is one.
+	var ids idTable
+	ids.reset(len(entries))
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		for _, e := range entries {
-			byID[e.id()] = e
+			ids.insert(e.id(), e.slot)
 		}
 	})
 	dense := map[uint32]uint32{} // trigram → its number
@@ -185,8 +194,9 @@ func (x *index) reset(entries []*entry) {
 		if e.long() {
 			long = append(long, e.slot)
 		}
-		for i, t := range e.tags {
-			if slices.Contains(e.tags[:i], t) {
+		list := e.tagList()
+		for i, t := range list {
+			if slices.Contains(list[:i], t) {
 				continue
 			}
 			p := tags[t]
@@ -194,13 +204,13 @@ func (x *index) reset(entries []*entry) {
 				p = &tagPosting{name: t}
 				tags[t] = p
 			}
-			e.tags[i] = p.name
+			list[i] = p.name
 			p.slots = append(p.slots, e.slot)
 		}
 	}
 	wg.Wait()
 	x.mu.Lock()
-	x.order, x.byID, x.slots, x.free = entries, byID, slices.Clone(entries), nil
+	x.order, x.ids, x.slots, x.free = entries, ids, slices.Clone(entries), nil
 	x.grams, x.tags, x.long = byGram, tags, long
 	x.mu.Unlock()
 }
@@ -236,7 +246,7 @@ func appendTrigrams(dst []uint32, s string) []uint32 {
 
 // setLocked stores e (nil: removes id) in place of what the index held for id.
 func (x *index) setLocked(id string, e *entry) {
-	old := x.byID[id]
+	old := x.ids.lookup(id, x.slots)
 	if old != nil && e != nil && old.createdAt == e.createdAt {
 		x.replaceLocked(old, e)
 		return
@@ -247,7 +257,7 @@ func (x *index) setLocked(id string, e *entry) {
 		if i, ok := slices.BinarySearchFunc(x.order, old, compareEntries); ok {
 			x.order = slices.Delete(x.order, i, i+1)
 		}
-		delete(x.byID, id)
+		x.ids.remove(id, x.slots)
 		x.slots[old.slot] = nil
 		slot = old.slot
 		if e == nil {
@@ -268,7 +278,7 @@ func (x *index) setLocked(id string, e *entry) {
 	x.slots[slot] = e
 	i, _ := slices.BinarySearchFunc(x.order, e, compareEntries)
 	x.order = slices.Insert(x.order, i, e)
-	x.byID[id] = e
+	x.ids.insert(id, slot)
 	x.post(e)
 }
 
@@ -278,7 +288,6 @@ func (x *index) setLocked(id string, e *entry) {
 func (x *index) replaceLocked(old, e *entry) {
 	e.slot = old.slot
 	x.slots[e.slot] = e
-	x.byID[e.id()] = e
 	if i, ok := slices.BinarySearchFunc(x.order, old, compareEntries); ok {
 		x.order[i] = e
 	}
@@ -301,16 +310,17 @@ func (x *index) replaceLocked(old, e *entry) {
 			}
 		}
 	}
-	for i, t := range old.tags {
-		if !slices.Contains(old.tags[:i], t) && !slices.Contains(e.tags, t) {
+	was, is := old.tagList(), e.tagList()
+	for i, t := range was {
+		if !slices.Contains(was[:i], t) && !slices.Contains(is, t) {
 			x.unpostTag(t, e)
 		}
 	}
-	for i, t := range e.tags {
-		if !slices.Contains(e.tags[:i], t) && !slices.Contains(old.tags, t) {
+	for i, t := range is {
+		if !slices.Contains(is[:i], t) && !slices.Contains(was, t) {
 			x.postTag(i, e)
 		} else if p := x.tags[t]; p != nil {
-			e.tags[i] = p.name
+			is[i] = p.name
 		}
 	}
 }
@@ -323,8 +333,9 @@ func (x *index) post(e *entry) {
 	for _, g := range appendGrams(nil, e) {
 		x.grams[g] = x.insertSlot(x.grams[g], e)
 	}
-	for i, t := range e.tags {
-		if !slices.Contains(e.tags[:i], t) {
+	list := e.tagList()
+	for i, t := range list {
+		if !slices.Contains(list[:i], t) {
 			x.postTag(i, e)
 		}
 	}
@@ -332,13 +343,14 @@ func (x *index) post(e *entry) {
 
 // postTag adds e to the posting of its i-th tag, and shares that posting's copy of the tag.
 func (x *index) postTag(i int, e *entry) {
-	t := e.tags[i]
+	list := e.tagList()
+	t := list[i]
 	p := x.tags[t]
 	if p == nil {
 		p = &tagPosting{name: t}
 		x.tags[t] = p
 	}
-	e.tags[i] = p.name
+	list[i] = p.name
 	p.slots = x.insertSlot(p.slots, e)
 }
 
@@ -351,8 +363,9 @@ func (x *index) unpost(e *entry) {
 	for _, g := range appendGrams(nil, e) {
 		x.unpostGram(g, e)
 	}
-	for i, t := range e.tags {
-		if !slices.Contains(e.tags[:i], t) {
+	list := e.tagList()
+	for i, t := range list {
+		if !slices.Contains(list[:i], t) {
 			x.unpostTag(t, e)
 		}
 	}
@@ -399,7 +412,7 @@ func (x *index) removeSlot(p []uint32, e *entry) []uint32 {
 // lookup returns the entry for id, or nil.
 func (x *index) lookup(id string) *entry {
 	x.mu.RLock()
-	e := x.byID[id]
+	e := x.ids.lookup(id, x.slots)
 	x.mu.RUnlock()
 	return e
 }
@@ -547,9 +560,13 @@ func (ws *Workflows) refresh(id string) {
 		if err := decodeSummary(&sm, []byte(id), v); err != nil {
 			return err
 		}
-		var tags []string
-		for _, t := range sm.tags {
-			tags = append(tags, x.intern(t))
+		var tags *[]string
+		if len(sm.tags) > 0 {
+			list := make([]string, len(sm.tags))
+			for i, t := range sm.tags {
+				list[i] = x.intern(t)
+			}
+			tags = &list
 		}
 		e = newEntry(id, &sm, tags)
 		return nil

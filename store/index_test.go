@@ -266,19 +266,19 @@ func TestIndexMatchesFileUnderConcurrentWrites(t *testing.T) {
 	}
 }
 
-// snapshotIndex prints the index in order, one entry a line, and checks byID agrees with it.
+// snapshotIndex prints the index in order, one entry a line, and checks the id table agrees with it.
 func snapshotIndex(x *index) string {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	var b strings.Builder
 	for _, e := range x.order {
-		fmt.Fprintf(&b, "%s %d %q %q %q\n", e.id(), e.createdAt, e.name(), e.desc(), e.tags)
-		if x.byID[e.id()] != e {
-			fmt.Fprintf(&b, "byID disagrees for %s\n", e.id())
+		fmt.Fprintf(&b, "%s %d %q %q %q\n", e.id(), e.createdAt, e.name(), e.desc(), e.tagList())
+		if x.ids.lookup(e.id(), x.slots) != e {
+			fmt.Fprintf(&b, "id table disagrees for %s\n", e.id())
 		}
 	}
-	if len(x.byID) != len(x.order) {
-		fmt.Fprintf(&b, "byID holds %d entries\n", len(x.byID))
+	if x.ids.n != len(x.order) {
+		fmt.Fprintf(&b, "id table holds %d entries\n", x.ids.n)
 	}
 	return b.String()
 }

@@ -243,7 +243,7 @@ func (s *Store) scan() ([]int, error) {
 	var entries []*entry
 	var c Stats
 	// Most workflows share their list of tags with others: each distinct list is kept once.
-	lists := map[string][]string{}
+	lists := map[string]*[]string{}
 	err := s.readTx(func(tx *bolt.Tx) error {
 		var sm summary
 		err := tx.Bucket(bucketSummaries).ForEach(func(k, v []byte) error {
@@ -252,10 +252,11 @@ func (s *Store) scan() ([]int, error) {
 			}
 			tags, ok := lists[string(sm.rawTags)]
 			if !ok && len(sm.tags) > 0 {
-				tags = make([]string, len(sm.tags))
+				list := make([]string, len(sm.tags))
 				for i, t := range sm.tags {
-					tags[i] = strings.Clone(t)
+					list[i] = strings.Clone(t)
 				}
+				tags = &list
 				lists[string(sm.rawTags)] = tags
 			}
 			entries = append(entries, newEntry(view(k), &sm, tags))
