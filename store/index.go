@@ -103,6 +103,7 @@ type index struct {
 	slots []*entry // by slot; nil where free
 	free  []uint32
 	grams map[uint32][]uint32 // trigram → slots, in listing order
+	dense map[uint32]bool     // trigrams held by so many entries at Open that they are not posted
 	long  []uint32            // slots of the entries whose trigrams are not posted, in listing order
 	tags  map[string]*tagPosting
 }
@@ -139,9 +140,9 @@ func (x *index) reset(entries []*entry) {
 			ids.insert(e.id(), e.slot)
 		}
 	})
-	dense := map[uint32]uint32{} // trigram → its number
-	var grams []uint32           // by number
-	var counts []uint32          // by number
+	number := map[uint32]uint32{} // trigram → its number
+	var grams []uint32            // by number
+	var counts []uint32           // by number
 	size := 0
 	for _, e := range entries {
 		size += len(e.name()) + len(e.desc())
@@ -157,10 +158,10 @@ func (x *index) reset(entries []*entry) {
 		for j, g := range numbered[start:] {
 			c := &cache[(g*2654435761)>>20]
 			if c.gram != g || g == 0 {
-				d, ok := dense[g]
+				d, ok := number[g]
 				if !ok {
 					d = uint32(len(grams))
-					dense[g] = d
+					number[g] = d
 					grams, counts = append(grams, g), append(counts, 0)
 				}
 				c.gram, c.number = g, d
@@ -170,8 +171,17 @@ func (x *index) reset(entries []*entry) {
 		}
 		ends[i] = len(numbered)
 	}
+	dense := map[uint32]bool{}
+	posted := 0
+	for d, n := range counts {
+		if isDense(int(n), len(entries)) {
+			dense[grams[d]] = true
+			counts[d] = 0
+		}
+		posted += int(counts[d])
+	}
 	postings := make([][]uint32, len(grams))
-	all := make([]uint32, len(numbered))
+	all := make([]uint32, posted)
 	off := 0
 	for d, n := range counts {
 		postings[d] = all[off : off : off+int(n)]
@@ -180,13 +190,17 @@ func (x *index) reset(entries []*entry) {
 	start := 0
 	for i, end := range ends {
 		for _, d := range numbered[start:end] {
-			postings[d] = append(postings[d], uint32(i))
+			if counts[d] > 0 {
+				postings[d] = append(postings[d], uint32(i))
+			}
 		}
 		start = end
 	}
-	byGram := make(map[uint32][]uint32, len(grams))
+	byGram := make(map[uint32][]uint32, len(grams)-len(dense))
 	for d, g := range grams {
-		byGram[g] = postings[d]
+		if counts[d] > 0 {
+			byGram[g] = postings[d]
+		}
 	}
 	var long []uint32
 	tags := map[string]*tagPosting{}
@@ -211,7 +225,7 @@ func (x *index) reset(entries []*entry) {
 	wg.Wait()
 	x.mu.Lock()
 	x.order, x.ids, x.slots, x.free = entries, ids, slices.Clone(entries), nil
-	x.grams, x.tags, x.long = byGram, tags, long
+	x.grams, x.dense, x.tags, x.long = byGram, dense, tags, long
 	x.mu.Unlock()
 }
 
@@ -219,6 +233,24 @@ func (x *index) reset(entries []*entry) {
 // beyond it an entry would cost 4 bytes a trigram for thousands of them. Longer ones are in
 // the long posting instead, checked by every search. A variable for tests.
 var maxPostedText = 512
+
+// denseGrams says which trigrams Open leaves out of the postings: those held by more than
+// share of the entries, in a store of at least minEntries. A search made only of such
+// trigrams checks every entry, which costs at most 1/share times walking their postings,
+// while their postings would cost 4 bytes an entry each. A variable for tests.
+var denseGrams = struct {
+	minEntries int
+	share      float64
+}{1000, 0.5}
+
+func isDense(count, entries int) bool {
+	return entries >= denseGrams.minEntries && float64(count) > denseGrams.share*float64(entries)
+}
+
+// postedGrams returns the trigrams of e that are posted: appendGrams' less the dense ones.
+func (x *index) postedGrams(e *entry) []uint32 {
+	return slices.DeleteFunc(appendGrams(nil, e), func(g uint32) bool { return x.dense[g] })
+}
 
 // long reports whether e's trigrams are left out of the postings.
 func (e *entry) long() bool { return len(e.data)-int(e.idEnd) > maxPostedText }
@@ -298,7 +330,7 @@ func (x *index) replaceLocked(old, e *entry) {
 		case !old.long() && e.long():
 			x.long = x.insertSlot(x.long, e)
 		}
-		was, is := appendGrams(nil, old), appendGrams(nil, e)
+		was, is := x.postedGrams(old), x.postedGrams(e)
 		for _, g := range was {
 			if _, ok := slices.BinarySearch(is, g); !ok {
 				x.unpostGram(g, e)
@@ -330,7 +362,7 @@ func (x *index) post(e *entry) {
 	if e.long() {
 		x.long = x.insertSlot(x.long, e)
 	}
-	for _, g := range appendGrams(nil, e) {
+	for _, g := range x.postedGrams(e) {
 		x.grams[g] = x.insertSlot(x.grams[g], e)
 	}
 	list := e.tagList()
@@ -360,7 +392,7 @@ func (x *index) unpost(e *entry) {
 	if e.long() {
 		x.long = x.removeSlot(x.long, e)
 	}
-	for _, g := range appendGrams(nil, e) {
+	for _, g := range x.postedGrams(e) {
 		x.unpostGram(g, e)
 	}
 	list := e.tagList()
@@ -456,26 +488,27 @@ func (x *index) query(dst []*entry, q ListQuery) ([]*entry, int) {
 }
 
 // candidates calls visit, in listing order, on a set of entries that holds every entry
-// matching the filters: the shortest of the search's trigram postings with the long posting,
-// or the tags' postings, or every entry when neither applies (a search shorter than three
-// bytes without tags).
+// matching the filters: the shortest of the search's posted trigram postings with the long
+// posting, or the tags' postings, or every entry when neither applies (a search shorter than
+// three bytes, or made of dense trigrams only, without tags).
 func (x *index) candidates(search string, tags []string, visit func(*entry)) {
 	// The search's shortest trigram posting, to be walked with the long posting.
 	var shortest []uint32
-	byGrams := len(search) >= 3
-	if byGrams {
-		for i, g := range appendTrigrams(make([]uint32, 0, 64), search) {
-			p := x.grams[g]
-			if i == 0 || len(p) < len(shortest) {
-				shortest = p
-			}
-			if len(p) == 0 {
-				break // no posted entry holds this trigram, so none holds the search
-			}
+	byGrams := false
+	for _, g := range appendTrigrams(make([]uint32, 0, 64), search) {
+		if x.dense[g] {
+			continue // not posted: any entry may hold it
 		}
-		if len(shortest)+len(x.long) == 0 {
-			return
+		p := x.grams[g]
+		if !byGrams || len(p) < len(shortest) {
+			shortest, byGrams = p, true
 		}
+		if len(p) == 0 {
+			break // no posted entry holds this trigram, so none holds the search
+		}
+	}
+	if byGrams && len(shortest)+len(x.long) == 0 {
+		return
 	}
 	if len(tags) > 0 {
 		var lists [][]uint32

@@ -106,56 +106,73 @@ func randomQuery(r *rand.Rand) ListQuery {
 
 // TestSearchEqualsScan checks the index against a full scan after random creates, updates
 // (renames, new descriptions and tags, moves in time), overwrites and deletes, and again after
-// reopening the file, and after its summaries are rebuilt as for a file of an older version;
-// half the seeds with a bound on posted text low enough that many entries are long.
+// reopening the file and writing more, and after its summaries are rebuilt as for a file of
+// an older version; half the seeds with a bound on posted text low enough that many entries
+// are long, half with trigrams held by a tenth of the entries at Open left unposted.
 func TestSearchEqualsScan(t *testing.T) {
-	for seed := range uint64(4) {
+	for seed := range uint64(8) {
 		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
 			if seed%2 == 1 { // many entries too long to post, some moving in and out
 				defer func(max int) { maxPostedText = max }(maxPostedText)
 				maxPostedText = 16
 			}
+			if seed%4 >= 2 { // many dense trigrams, posted or not according to the last Open
+				defer func(d struct {
+					minEntries int
+					share      float64
+				}) {
+					denseGrams = d
+				}(denseGrams)
+				denseGrams.minEntries, denseGrams.share = 0, 0.1
+			}
 			r := rand.New(rand.NewPCG(seed, 7))
 			s := openUnchecked(t)
 			s.db.NoSync = true // the file's durability is not what is tested
 			ids := []string{}
-			for step := range 400 {
-				switch op := r.IntN(10); {
-				case op < 4 || len(ids) == 0:
-					id := fmt.Sprintf("w-%03d", step)
-					w := sample(id, r.IntN(3), int64(r.IntN(50)))
-					w.Metadata.Name, w.Metadata.Description = randomText(r, 3), randomText(r, 4)
-					w.Metadata.Tags = strings.Fields(randomText(r, 3))
-					must(t, s.Workflows.Create(w))
-					ids = append(ids, id)
-				case op < 7:
-					_, err := s.Workflows.Update(ids[r.IntN(len(ids))], func(w *workflow.Workflow) error {
-						switch r.IntN(4) {
-						case 0:
-							w.Metadata.Name = randomText(r, 3)
-						case 1:
-							w.Metadata.Description = randomText(r, 4)
-						case 2:
-							w.Metadata.Tags = strings.Fields(randomText(r, 3))
-						case 3:
-							w.Nodes = nil
-						}
-						return nil
-					})
-					must(t, err)
-				case op < 8:
-					w := sample(ids[r.IntN(len(ids))], 1, int64(r.IntN(50)))
-					w.Metadata.Name = randomText(r, 2)
-					must(t, s.Workflows.Put(w))
-				default:
-					i := r.IntN(len(ids))
-					_, err := s.Workflows.Delete(ids[i])
-					must(t, err)
-					ids = slices.Delete(ids, i, i+1)
+			created := 0
+			write := func(steps int) {
+				for range steps {
+					switch op := r.IntN(10); {
+					case op < 4 || len(ids) == 0:
+						id := fmt.Sprintf("w-%03d", created)
+						created++
+						w := sample(id, r.IntN(3), int64(r.IntN(50)))
+						w.Metadata.Name, w.Metadata.Description = randomText(r, 3), randomText(r, 4)
+						w.Metadata.Tags = strings.Fields(randomText(r, 3))
+						must(t, s.Workflows.Create(w))
+						ids = append(ids, id)
+					case op < 7:
+						_, err := s.Workflows.Update(ids[r.IntN(len(ids))], func(w *workflow.Workflow) error {
+							switch r.IntN(4) {
+							case 0:
+								w.Metadata.Name = randomText(r, 3)
+							case 1:
+								w.Metadata.Description = randomText(r, 4)
+							case 2:
+								w.Metadata.Tags = strings.Fields(randomText(r, 3))
+							case 3:
+								w.Nodes = nil
+							}
+							return nil
+						})
+						must(t, err)
+					case op < 8:
+						w := sample(ids[r.IntN(len(ids))], 1, int64(r.IntN(50)))
+						w.Metadata.Name = randomText(r, 2)
+						must(t, s.Workflows.Put(w))
+					default:
+						i := r.IntN(len(ids))
+						_, err := s.Workflows.Delete(ids[i])
+						must(t, err)
+						ids = slices.Delete(ids, i, i+1)
+					}
 				}
 			}
+			write(400)
 			compareQueries(t, s, r)
 			s = reopen(t, s)
+			compareQueries(t, s, r)
+			write(200)
 			compareQueries(t, s, r)
 			asOlderFile(t, s)
 			s = reopen(t, s)
