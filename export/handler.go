@@ -3,18 +3,18 @@ package export
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math"
-	"strconv"
 	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/prometheus/prometheus/storage"
 	"github.com/valyala/fasthttp"
+
+	"github.com/gemini-flow/gemini-flow/promapi"
 )
 
 // Content types of the two formats.
@@ -26,11 +26,8 @@ const (
 // maxMatchers bounds the match[] parameters of one request.
 const maxMatchers = 64
 
-// The widest range a request may name: Prometheus's own bounds of a timestamp parameter.
-var (
-	minTime = time.Unix(math.MinInt64/1000+62135596801, 0).UTC().UnixMilli()
-	maxTime = time.Unix(math.MaxInt64/1000-62135596801, 999999999).UTC().UnixMilli()
-)
+// minTime is where an export without start begins: Prometheus's earliest timestamp.
+var minTime = time.Unix(math.MinInt64/1000+62135596801, 0).UTC().UnixMilli()
 
 // HandlerOptions configures Handler.
 type HandlerOptions struct {
@@ -58,12 +55,12 @@ func Handler(o HandlerOptions) fasthttp.RequestHandler {
 	p := parser.NewParser(parser.Options{})
 	return func(ctx *fasthttp.RequestCtx) {
 		if o.Queryable == nil {
-			writeError(ctx, fasthttp.StatusServiceUnavailable, "unavailable", errors.New("the metrics history is turned off (history interval 0)"))
+			promapi.Unavailable(ctx, errors.New("the metrics history is turned off (history interval 0)"))
 			return
 		}
 		req, err := parseRequest(ctx, p, o.Now())
 		if err != nil {
-			writeError(ctx, fasthttp.StatusBadRequest, "bad_data", err)
+			promapi.BadData(ctx, err)
 			return
 		}
 		ctype := contentTypeJSONLines
@@ -92,19 +89,19 @@ func Handler(o HandlerOptions) fasthttp.RequestHandler {
 func parseRequest(ctx *fasthttp.RequestCtx, p parser.Parser, now time.Time) (Request, error) {
 	var r Request
 	var err error
-	if r.Format, err = ParseFormat(formValue(ctx, "format")); err != nil {
+	if r.Format, err = ParseFormat(promapi.FormValue(ctx, "format")); err != nil {
 		return r, invalidParam("format", err)
 	}
-	if r.Start, err = parseTime(formValue(ctx, "start"), minTime); err != nil {
+	if r.Start, err = parseTime(promapi.FormValue(ctx, "start"), minTime); err != nil {
 		return r, invalidParam("start", err)
 	}
-	if r.End, err = parseTime(formValue(ctx, "end"), now.UnixMilli()); err != nil {
+	if r.End, err = parseTime(promapi.FormValue(ctx, "end"), now.UnixMilli()); err != nil {
 		return r, invalidParam("end", err)
 	}
 	if r.End < r.Start {
 		return r, invalidParam("end", errors.New("end timestamp must not be before start time"))
 	}
-	if r.Matchers, err = parseMatchers(p, formValues(ctx, "match[]")); err != nil {
+	if r.Matchers, err = parseMatchers(p, promapi.FormValues(ctx, "match[]")); err != nil {
 		return r, invalidParam("match[]", err)
 	}
 	return r, nil
@@ -114,28 +111,16 @@ func invalidParam(name string, err error) error {
 	return fmt.Errorf("invalid parameter %q: %w", name, err)
 }
 
-// parseTime accepts Unix seconds (fractions allowed) or RFC 3339 within Prometheus's
-// timestamp bounds, and returns Unix ms; "" is def.
+// parseTime reads a timestamp as the query API does, returning Unix ms; "" is def.
 func parseTime(s string, def int64) (int64, error) {
 	if s == "" {
 		return def, nil
 	}
-	if f, err := strconv.ParseFloat(s, 64); err == nil {
-		ms := math.Round(f * 1000)
-		if math.IsNaN(ms) || ms < float64(minTime) || ms > float64(maxTime) {
-			return 0, fmt.Errorf("timestamp %q out of range", s)
-		}
-		return int64(ms), nil
-	}
-	t, err := time.Parse(time.RFC3339Nano, s)
+	t, err := promapi.ParseTime(s)
 	if err != nil {
-		return 0, fmt.Errorf("cannot parse %q to a valid timestamp", s)
+		return 0, err
 	}
-	ms := t.UnixMilli()
-	if t.Year() < 0 || ms < minTime || ms > maxTime {
-		return 0, fmt.Errorf("timestamp %q out of range", s)
-	}
-	return ms, nil
+	return t.UnixMilli(), nil
 }
 
 // parseMatchers parses match[] and refuses none, too many, or a selector that would match
@@ -164,36 +149,4 @@ func parseMatchers(p parser.Parser, in []string) ([][]*labels.Matcher, error) {
 		}
 	}
 	return sets, nil
-}
-
-// formValue is the URL query's value, else the form body's.
-func formValue(ctx *fasthttp.RequestCtx, name string) string {
-	if v := ctx.QueryArgs().Peek(name); v != nil {
-		return string(v)
-	}
-	return string(ctx.PostArgs().Peek(name))
-}
-
-// formValues is every value of a repeated parameter, body first, as net/http orders them.
-func formValues(ctx *fasthttp.RequestCtx, name string) []string {
-	var out []string
-	for _, v := range ctx.PostArgs().PeekMulti(name) {
-		out = append(out, string(v))
-	}
-	for _, v := range ctx.QueryArgs().PeekMulti(name) {
-		out = append(out, string(v))
-	}
-	return out
-}
-
-// writeError answers in Prometheus's error shape.
-func writeError(ctx *fasthttp.RequestCtx, status int, typ string, err error) {
-	body, _ := json.Marshal(struct {
-		Status    string `json:"status"`
-		ErrorType string `json:"errorType"`
-		Error     string `json:"error"`
-	}{"error", typ, err.Error()}) // strings always encode
-	ctx.SetStatusCode(status)
-	ctx.SetContentType("application/json")
-	ctx.SetBody(body)
 }

@@ -256,6 +256,23 @@ func ReadBuildInfo(version, revision string) BuildInfo {
 	return b
 }
 
+// BadData answers 400 in Prometheus's error shape, for the other /api/v1 endpoints.
+func BadData(ctx *fasthttp.RequestCtx, err error) { writeError(ctx, badData(err)) }
+
+// Unavailable answers 503 in Prometheus's error shape, for the other /api/v1 endpoints.
+func Unavailable(ctx *fasthttp.RequestCtx, err error) {
+	writeError(ctx, &apiError{typ: errUnavailable, err: err})
+}
+
+func writeError(ctx *fasthttp.RequestCtx, e *apiError) {
+	st := jsonAPI.BorrowStream(nil)
+	defer jsonAPI.ReturnStream(st)
+	writeFailure(st, string(e.typ), e.err.Error(), nil, nil)
+	ctx.SetStatusCode(e.status())
+	ctx.SetContentType("application/json")
+	ctx.SetBody(st.Buffer())
+}
+
 // wrap writes a handler's result in Prometheus's envelope.
 func (a *API) wrap(f func(*fasthttp.RequestCtx) result) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {

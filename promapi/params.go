@@ -26,7 +26,7 @@ var (
 
 // formValue is http.Request.FormValue for fasthttp: the URL query first, then a
 // form-encoded body.
-func formValue(ctx *fasthttp.RequestCtx, name string) string {
+func FormValue(ctx *fasthttp.RequestCtx, name string) string {
 	if v := ctx.QueryArgs().Peek(name); v != nil {
 		return string(v)
 	}
@@ -35,7 +35,7 @@ func formValue(ctx *fasthttp.RequestCtx, name string) string {
 
 // formValues returns every value of a repeated parameter (match[]), body values first as
 // net/http's Request.Form holds them.
-func formValues(ctx *fasthttp.RequestCtx, name string) []string {
+func FormValues(ctx *fasthttp.RequestCtx, name string) []string {
 	var out []string
 	for _, v := range ctx.PostArgs().PeekMulti(name) {
 		out = append(out, string(v))
@@ -51,11 +51,11 @@ func invalidParam(err error, name string) *apiError {
 }
 
 func parseTimeParam(ctx *fasthttp.RequestCtx, name string, def time.Time) (time.Time, error) {
-	v := formValue(ctx, name)
+	v := FormValue(ctx, name)
 	if v == "" {
 		return def, nil
 	}
-	t, err := parsePromTime(v)
+	t, err := ParseTime(v)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("invalid time value for '%s': %w", name, err)
 	}
@@ -68,9 +68,9 @@ const (
 	maxUnixSeconds = 253402300799
 )
 
-// parsePromTime accepts a Unix timestamp in seconds (fractions allowed) or RFC 3339; a
+// ParseTime accepts a Unix timestamp in seconds (fractions allowed) or RFC 3339; a
 // number outside years 0000 to 9999 (which RFC 3339 cannot write either) is refused.
-func parsePromTime(s string) (time.Time, error) {
+func ParseTime(s string) (time.Time, error) {
 	if t, err := strconv.ParseFloat(s, 64); err == nil {
 		if math.IsNaN(t) || t < minUnixSeconds || t > maxUnixSeconds {
 			return time.Time{}, fmt.Errorf("cannot parse %q to a valid timestamp: outside years 0000 to 9999", s)
@@ -130,7 +130,7 @@ func toHintLimit(limit int) int {
 }
 
 func queryTimeoutParam(ctx *fasthttp.RequestCtx) (time.Duration, *apiError) {
-	v := formValue(ctx, "timeout")
+	v := FormValue(ctx, "timeout")
 	if v == "" {
 		return 0, nil
 	}
@@ -145,7 +145,7 @@ func queryTimeoutParam(ctx *fasthttp.RequestCtx) (time.Duration, *apiError) {
 }
 
 func lookbackDeltaParam(ctx *fasthttp.RequestCtx) (time.Duration, error) {
-	v := formValue(ctx, "lookback_delta")
+	v := FormValue(ctx, "lookback_delta")
 	if v == "" {
 		return 0, nil
 	}

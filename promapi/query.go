@@ -12,7 +12,7 @@ import (
 )
 
 func (a *API) query(ctx *fasthttp.RequestCtx) result {
-	limit, err := parseLimitParam(formValue(ctx, "limit"))
+	limit, err := parseLimitParam(FormValue(ctx, "limit"))
 	if err != nil {
 		return result{err: invalidParam(err, "limit")}
 	}
@@ -24,22 +24,22 @@ func (a *API) query(ctx *fasthttp.RequestCtx) result {
 }
 
 func (a *API) queryRange(ctx *fasthttp.RequestCtx) result {
-	limit, err := parseLimitParam(formValue(ctx, "limit"))
+	limit, err := parseLimitParam(FormValue(ctx, "limit"))
 	if err != nil {
 		return result{err: invalidParam(err, "limit")}
 	}
-	start, err := parsePromTime(formValue(ctx, "start"))
+	start, err := ParseTime(FormValue(ctx, "start"))
 	if err != nil {
 		return result{err: invalidParam(err, "start")}
 	}
-	end, err := parsePromTime(formValue(ctx, "end"))
+	end, err := ParseTime(FormValue(ctx, "end"))
 	if err != nil {
 		return result{err: invalidParam(err, "end")}
 	}
 	if end.Before(start) {
 		return result{err: invalidParam(errors.New("end timestamp must not be before start time"), "end")}
 	}
-	step, err := parsePromDuration(formValue(ctx, "step"))
+	step, err := parsePromDuration(FormValue(ctx, "step"))
 	if err != nil {
 		return result{err: invalidParam(err, "step")}
 	}
@@ -79,7 +79,7 @@ func (a *API) admit(ctx *fasthttp.RequestCtx) (admitted, *apiError) {
 		cancel()
 		return admitted{}, errStorageOff
 	}
-	qs := formValue(ctx, "query")
+	qs := FormValue(ctx, "query")
 	if err := checkText(qs, a.limits); err != nil { // before the engine parses it
 		cancel()
 		return admitted{}, invalidParam(err, "query")

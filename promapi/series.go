@@ -30,7 +30,7 @@ type matchedRange struct {
 func (a *API) matchRange(ctx *fasthttp.RequestCtx, onBadMatch func(error) *apiError) (matchedRange, *apiError) {
 	var r matchedRange
 	var err error
-	if r.limit, err = parseLimitParam(formValue(ctx, "limit")); err != nil {
+	if r.limit, err = parseLimitParam(FormValue(ctx, "limit")); err != nil {
 		return r, invalidParam(err, "limit")
 	}
 	if r.start, err = parseTimeParam(ctx, "start", promMinTime); err != nil {
@@ -39,7 +39,7 @@ func (a *API) matchRange(ctx *fasthttp.RequestCtx, onBadMatch func(error) *apiEr
 	if r.end, err = parseTimeParam(ctx, "end", promMaxTime); err != nil {
 		return r, invalidParam(err, "end")
 	}
-	matches := formValues(ctx, "match[]")
+	matches := FormValues(ctx, "match[]")
 	if len(matches) > a.limits.MaxMatchers {
 		return r, badData(fmt.Errorf("%d match[] parameters, over the limit of %d (--query-max-match)", len(matches), a.limits.MaxMatchers))
 	}
@@ -60,7 +60,7 @@ func errTooManySeries(limit int) *apiError {
 }
 
 func (a *API) series(ctx *fasthttp.RequestCtx) result {
-	if len(formValues(ctx, "match[]")) == 0 {
+	if len(FormValues(ctx, "match[]")) == 0 {
 		return result{err: badData(errors.New("no match[] parameter provided"))}
 	}
 	onBadMatch := func(err error) *apiError { return invalidParam(err, "match[]") }
@@ -223,20 +223,20 @@ func collectLabels(ctx context.Context, sets [][]*labels.Matcher, lookup func([]
 
 func (a *API) metricMetadata(ctx *fasthttp.RequestCtx) result {
 	limit := -1
-	if s := formValue(ctx, "limit"); s != "" {
+	if s := FormValue(ctx, "limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil {
 			return result{err: badData(errors.New("limit must be a number"))}
 		}
 		limit = n
 	}
-	if s := formValue(ctx, "limit_per_metric"); s != "" {
+	if s := FormValue(ctx, "limit_per_metric"); s != "" {
 		if _, err := strconv.Atoi(s); err != nil {
 			return result{err: badData(errors.New("limit_per_metric must be a number"))}
 		}
 	}
 	all := a.metadata()
-	metric := formValue(ctx, "metric")
+	metric := FormValue(ctx, "metric")
 	names := make([]string, 0, len(all))
 	for _, n := range sortedKeys(all) {
 		if metric == "" || n == metric {

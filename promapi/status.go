@@ -46,7 +46,7 @@ func (a *API) queryExemplars(ctx *fasthttp.RequestCtx) result {
 	if end.Before(start) {
 		return result{err: badData(errors.New("end timestamp must not be before start timestamp"))}
 	}
-	expr, err := a.parser.ParseExpr(formValue(ctx, "query"))
+	expr, err := a.parser.ParseExpr(FormValue(ctx, "query"))
 	if err != nil {
 		return result{err: badData(err)}
 	}
@@ -58,7 +58,7 @@ func (a *API) queryExemplars(ctx *fasthttp.RequestCtx) result {
 
 // formatQuery answers the query pretty-printed by Prometheus's own printer.
 func (a *API) formatQuery(ctx *fasthttp.RequestCtx) result {
-	expr, err := a.parser.ParseExpr(formValue(ctx, "query"))
+	expr, err := a.parser.ParseExpr(FormValue(ctx, "query"))
 	if err != nil {
 		return result{err: invalidParam(err, "query")}
 	}
