@@ -34,6 +34,7 @@ type chunksIterator[T ~int64] struct {
 	thinFrom int
 	res      int64
 	counter  bool
+	open     *openSamples // the last chunk thinned already, or nil
 }
 
 func (it *chunksIterator[T]) reset(chunks []chunkMeta) {
@@ -52,6 +53,10 @@ func (it *chunksIterator[T]) decode(i int) {
 		}
 	}()
 	it.ts, it.vs, it.j = it.ts[:0], it.vs[:0], -1
+	if o := it.open; o != nil && i == len(it.chunks)-1 {
+		it.ts, it.vs = append(append(it.ts, o.ts...), o.lt), append(append(it.vs, o.vs...), o.lv)
+		return
+	}
 	it.xor.Reset(it.chunks[i].data)
 	it.cur = it.xor.Iterator(it.cur)
 	for it.cur.Next() == chunkenc.ValFloat {

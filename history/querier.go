@@ -107,8 +107,9 @@ type pick struct {
 	chunks  []chunkMeta // from the file, then the copies held in memory
 	mem     []chunkMeta
 	memMin  int64
-	counter bool // counterLike, when the chunks in memory are to be thinned
-	read    bool // its chunks are read
+	counter bool         // counterLike, when the chunks in memory are to be thinned
+	open    *openSamples // the open chunk (the last of mem) already thinned, or nil
+	read    bool         // its chunks are read
 }
 
 // Select returns the matching series (sorted by labels when asked, else in the order they
@@ -123,7 +124,8 @@ func (q *querier) Select(_ context.Context, sortSeries bool, hints *storage.Sele
 	labelsOnly := hints != nil && hints.Func == "series"
 	d := q.d
 	bucket, res := bucketBlocks, int64(0)
-	if r := pickResolution(hints); r >= 0 {
+	r := pickResolution(hints)
+	if r >= 0 {
 		bucket, res = resolutions[r].bucket, resolutions[r].step
 	}
 	d.mu.Lock()
@@ -136,8 +138,12 @@ func (q *querier) Select(_ context.Context, sortSeries bool, hints *storage.Sele
 		// read their chunks to find out.
 		picks[i].read = !labelsOnly || s.minT < mint || s.lastT > maxt
 		if picks[i].read {
-			picks[i].mem = s.memChunks(mint, maxt)
+			thinned := res > 0 && s.headIn(mint, maxt) // the open chunk is read thinned
+			picks[i].mem = s.memChunks(mint, maxt, !thinned)
 			picks[i].counter = res > 0 && len(picks[i].mem) > 0 && counterLike(s.lset, d.meta)
+			if thinned {
+				picks[i].open = s.thinnedHead(r, picks[i].counter)
+			}
 		}
 	}
 	d.mu.Unlock()
@@ -162,7 +168,7 @@ func (q *querier) Select(_ context.Context, sortSeries bool, hints *storage.Sele
 		case labelsOnly && (!p.read || hasSample(chunks, mint, maxt)):
 			set.list = append(set.list, listSeries{lset: p.lset})
 		case !labelsOnly && len(chunks) > 0:
-			set.list = append(set.list, listSeries{lset: p.lset, chunks: chunks, memFrom: len(p.chunks), res: res, counter: p.counter})
+			set.list = append(set.list, listSeries{lset: p.lset, chunks: chunks, memFrom: len(p.chunks), res: res, counter: p.counter, open: p.open})
 		}
 	}
 	return set
@@ -310,6 +316,7 @@ type listSeries struct {
 	memFrom int
 	res     int64
 	counter bool
+	open    *openSamples // the last chunk's samples, thinned already; nil: decode it
 }
 
 func (s *listSeries) Labels() labels.Labels { return s.lset }
@@ -320,6 +327,6 @@ func (s *listSeries) Iterator(it chunkenc.Iterator) chunkenc.Iterator {
 		ci = &chunksIterator[int64]{}
 	}
 	ci.reset(s.chunks)
-	ci.thinFrom, ci.res, ci.counter = s.memFrom, s.res, s.counter
+	ci.thinFrom, ci.res, ci.counter, ci.open = s.memFrom, s.res, s.counter, s.open
 	return ci
 }

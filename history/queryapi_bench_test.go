@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/fasthttp/router"
 	"github.com/prometheus/prometheus/model/labels"
@@ -67,6 +68,7 @@ func benchDashboardAPI(b *testing.B, span time.Duration) {
 		s := warm.CacheStats()
 		b.ReportMetric(float64(s.Bytes)/(1<<10), "cache-KiB")
 		b.ReportMetric(float64(s.Hits)/float64(s.Hits+s.Misses), "hit-ratio")
+		b.ReportMetric(float64(thinnedHeadBytes(d))/(1<<10), "thinned-head-KiB")
 	})
 	b.Run("prometheus", func(b *testing.B) {
 		base := startBackfilledPrometheus(b, d, span, end)
@@ -210,4 +212,20 @@ func writeBlock(d *DB, dir string, mint, maxt int64) error {
 	}
 	_, err = w.Flush(context.Background())
 	return err
+}
+
+// thinnedHeadBytes is the memory the series' open chunks kept thinned hold.
+func thinnedHeadBytes(d *DB) int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	n := 0
+	for _, s := range d.byID {
+		n += cap(s.thinned) * 8
+		for _, m := range s.thinned {
+			if m != nil {
+				n += int(unsafe.Sizeof(*m)) + 8*cap(m.ts) + 8*cap(m.vs)
+			}
+		}
+	}
+	return n
 }

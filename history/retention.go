@@ -59,7 +59,8 @@ func (d *DB) enforceRetention(cutoff int64) error {
 		}
 		live := s.lastTick == d.tick && d.tick != 0 && !s.stale
 		if s.head != nil && s.headMaxt < cutoff && !live && len(s.pending) == 0 {
-			s.head, s.app, s.dirty = nil, nil, true
+			s.dropHead()
+			s.dirty = true
 		}
 		minT, kept := oldest[id]
 		if !kept {

@@ -19,15 +19,16 @@ type series struct {
 	app       chunkenc.Appender
 	headMint  int64
 	headMaxt  int64
-	pending   []chunkMeta // full chunks waiting for the next checkpoint, oldest first
-	minT      int64       // oldest sample held anywhere, for range checks
-	lastT     int64       // newest sample; later samples only
-	stale     bool        // the newest sample is a staleness marker
-	lastTick  uint64      // tick in which the series was last seen
-	dirty     bool        // the open chunk changed since the last checkpoint
-	persisted bool        // the series' labels are in the file
-	ckMint    int64       // mint of the open chunk as the head log last wrote it
-	ckLen     int         // its length then; 0 when the log holds no bytes to build on
+	pending   []chunkMeta    // full chunks waiting for the next checkpoint, oldest first
+	minT      int64          // oldest sample held anywhere, for range checks
+	lastT     int64          // newest sample; later samples only
+	stale     bool           // the newest sample is a staleness marker
+	lastTick  uint64         // tick in which the series was last seen
+	dirty     bool           // the open chunk changed since the last checkpoint
+	persisted bool           // the series' labels are in the file
+	ckMint    int64          // mint of the open chunk as the head log last wrote it
+	ckLen     int            // its length then; 0 when the log holds no bytes to build on
+	thinned   []*thinnedHead // the open chunk thinned per resolution index, once read thinned
 }
 
 func newSeries(id uint32, lset labels.Labels) *series {
@@ -49,6 +50,11 @@ func (s *series) append(t int64, v float64) bool {
 		s.app, s.headMint = app, t
 	}
 	s.app.Append(0, t, v)
+	for _, m := range s.thinned {
+		if m != nil {
+			m.add(t, v)
+		}
+	}
 	s.headMaxt, s.lastT = t, t
 	if s.minT == math.MaxInt64 {
 		s.minT = t
@@ -65,22 +71,37 @@ func (s *series) cut() {
 	}
 	s.head.Compact()
 	s.pending = append(s.pending, chunkMeta{mint: s.headMint, maxt: s.headMaxt, data: s.head.Bytes()})
-	s.head, s.app = nil, nil
+	s.dropHead()
+}
+
+// dropHead forgets the open chunk and its thinned forms.
+func (s *series) dropHead() {
+	s.head, s.app, s.thinned = nil, nil, nil
 }
 
 // memChunks returns the chunks held in memory overlapping [mint, maxt], the open chunk
-// copied so that later appends do not race with readers.
-func (s *series) memChunks(mint, maxt int64) []chunkMeta {
+// copied so that later appends do not race with readers, or, with withHead false, as its
+// time range only.
+func (s *series) memChunks(mint, maxt int64, withHead bool) []chunkMeta {
 	var out []chunkMeta
 	for _, c := range s.pending {
 		if c.maxt >= mint && c.mint <= maxt {
 			out = append(out, c)
 		}
 	}
-	if s.head != nil && s.head.NumSamples() > 0 && s.headMaxt >= mint && s.headMint <= maxt {
-		out = append(out, chunkMeta{mint: s.headMint, maxt: s.headMaxt, data: slices.Clone(s.head.Bytes())})
+	if s.headIn(mint, maxt) {
+		c := chunkMeta{mint: s.headMint, maxt: s.headMaxt}
+		if withHead {
+			c.data = slices.Clone(s.head.Bytes())
+		}
+		out = append(out, c)
 	}
 	return out
+}
+
+// headIn reports whether the open chunk holds samples and overlaps [mint, maxt].
+func (s *series) headIn(mint, maxt int64) bool {
+	return s.head != nil && s.head.NumSamples() > 0 && s.headMaxt >= mint && s.headMint <= maxt
 }
 
 // firstMemMint is the min time of the oldest chunk in memory, or MaxInt64.
