@@ -52,7 +52,7 @@ func (j *jsonLines) series(lset labels.Labels, it chunkenc.Iterator, mint, maxt 
 			j.values = append(j.values, ',')
 			j.times = append(j.times, ',')
 		}
-		j.values = appendJSONFloat(j.values, v)
+		j.values = appendFloat(j.values, v)
 		j.times = strconv.AppendInt(j.times, t, 10)
 		n++
 		inLine++
@@ -90,9 +90,10 @@ func (j *jsonLines) end() error {
 	return nil
 }
 
-// appendJSONFloat writes v as VictoriaMetrics' export does: a JSON number, or the bare
-// NaN, +Inf and -Inf its import reads (it drops NaN, which it takes for a staleness mark).
-func appendJSONFloat(b []byte, v float64) []byte {
+// appendFloat writes v as both formats spell a value: the shortest decimal that reads back
+// as v, or the bare NaN, +Inf and -Inf that OpenMetrics names and VictoriaMetrics' import
+// reads (it drops NaN, which it takes for a staleness mark).
+func appendFloat(b []byte, v float64) []byte {
 	switch {
 	case math.IsNaN(v):
 		return append(b, "NaN"...)

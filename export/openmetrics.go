@@ -3,7 +3,6 @@ package export
 import (
 	"bufio"
 	"io"
-	"math"
 	"strconv"
 	"strings"
 
@@ -87,7 +86,7 @@ func (o *openMetrics) series(lset labels.Labels, it chunkenc.Iterator, mint, max
 			break
 		}
 		b = append(b, o.name...)
-		b = appendOMFloat(b, v)
+		b = appendFloat(b, v)
 		b = append(b, ' ')
 		b = appendSeconds(b, t)
 		b = append(b, '\n')
@@ -115,18 +114,6 @@ func (o *openMetrics) end() error {
 		return bw.Flush()
 	}
 	return nil
-}
-
-func appendOMFloat(b []byte, v float64) []byte {
-	switch {
-	case math.IsNaN(v):
-		return append(b, "NaN"...)
-	case math.IsInf(v, 1):
-		return append(b, "+Inf"...)
-	case math.IsInf(v, -1):
-		return append(b, "-Inf"...)
-	}
-	return strconv.AppendFloat(b, v, 'g', -1, 64)
 }
 
 // appendSeconds writes a Unix ms timestamp as seconds. Parsers read it as a float and
