@@ -259,3 +259,29 @@ func BenchmarkOpen100k(b *testing.B) {
 		must(b, s.Close())
 	}
 }
+
+// BenchmarkSearchDense compares a search made only of trigrams every workflow holds ("flow"),
+// which checks every workflow, with the same search when Open posts those trigrams.
+func BenchmarkSearchDense(b *testing.B) {
+	path := filepath.Join(b.TempDir(), FileName)
+	s, err := Open(path, Options{})
+	must(b, err)
+	seed(b, s, 20_000)
+	must(b, s.Close())
+	for _, posted := range []bool{true, false} {
+		b.Run(fmt.Sprint("posted=", posted), func(b *testing.B) {
+			if posted {
+				defer func(min int) { denseGrams.minEntries = min }(denseGrams.minEntries)
+				denseGrams.minEntries = 1 << 30
+			}
+			s, err := Open(path, Options{})
+			must(b, err)
+			defer s.Close()
+			for b.Loop() {
+				if _, total, err := s.Workflows.AppendList(nil, ListQuery{Search: "flow", Limit: 50}); err != nil || total != 20_000 {
+					b.Fatal(total, err)
+				}
+			}
+		})
+	}
+}
