@@ -98,7 +98,7 @@ func compareEntries(a, b *entry) int {
 // built from the summaries at Open and refreshed from them after every committed write.
 type index struct {
 	mu    sync.RWMutex
-	order []*entry // by createdAt, then id
+	order []uint32 // slots by createdAt, then id
 	ids   idTable  // id → slot
 	slots []*entry // by slot; nil where free
 	free  []uint32
@@ -224,7 +224,11 @@ func (x *index) reset(entries []*entry) {
 	}
 	wg.Wait()
 	x.mu.Lock()
-	x.order, x.ids, x.slots, x.free = entries, ids, slices.Clone(entries), nil
+	order := make([]uint32, len(entries))
+	for i := range order {
+		order[i] = uint32(i)
+	}
+	x.order, x.ids, x.slots, x.free = order, ids, entries, nil
 	x.grams, x.dense, x.tags, x.long = byGram, dense, tags, long
 	x.mu.Unlock()
 }
@@ -286,9 +290,7 @@ func (x *index) setLocked(id string, e *entry) {
 	slot := uint32(len(x.slots))
 	if old != nil {
 		x.unpost(old)
-		if i, ok := slices.BinarySearchFunc(x.order, old, compareEntries); ok {
-			x.order = slices.Delete(x.order, i, i+1)
-		}
+		x.order = x.removeSlot(x.order, old)
 		x.ids.remove(id, x.slots)
 		x.slots[old.slot] = nil
 		slot = old.slot
@@ -308,8 +310,7 @@ func (x *index) setLocked(id string, e *entry) {
 	}
 	e.slot = slot
 	x.slots[slot] = e
-	i, _ := slices.BinarySearchFunc(x.order, e, compareEntries)
-	x.order = slices.Insert(x.order, i, e)
+	x.order = x.insertSlot(x.order, e)
 	x.ids.insert(id, slot)
 	x.post(e)
 }
@@ -320,9 +321,6 @@ func (x *index) setLocked(id string, e *entry) {
 func (x *index) replaceLocked(old, e *entry) {
 	e.slot = old.slot
 	x.slots[e.slot] = e
-	if i, ok := slices.BinarySearchFunc(x.order, old, compareEntries); ok {
-		x.order[i] = e
-	}
 	if old.name() != e.name() || old.desc() != e.desc() {
 		switch {
 		case old.long() && !e.long():
@@ -471,7 +469,10 @@ func (x *index) query(dst []*entry, q ListQuery) ([]*entry, int) {
 		if q.Limit > 0 && q.Limit < total-offset {
 			end = offset + q.Limit
 		}
-		return append(dst, x.order[offset:end]...), total
+		for _, s := range x.order[offset:end] {
+			dst = append(dst, x.slots[s])
+		}
+		return dst, total
 	}
 	total := 0
 	visit := func(e *entry) {
@@ -525,8 +526,8 @@ func (x *index) candidates(search string, tags []string, visit func(*entry)) {
 		}
 	}
 	if !byGrams {
-		for _, e := range x.order {
-			visit(e)
+		for _, s := range x.order {
+			visit(x.slots[s])
 		}
 		return
 	}

@@ -271,7 +271,8 @@ func snapshotIndex(x *index) string {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	var b strings.Builder
-	for _, e := range x.order {
+	for _, s := range x.order {
+		e := x.slots[s]
 		fmt.Fprintf(&b, "%s %d %q %q %q\n", e.id(), e.createdAt, e.name(), e.desc(), e.tagList())
 		if x.ids.lookup(e.id(), x.slots) != e {
 			fmt.Fprintf(&b, "id table disagrees for %s\n", e.id())
