@@ -85,7 +85,7 @@ func run(bin, logLevel string, conns int, duration time.Duration, seed int) erro
 	pid := srv.Process.Pid
 	fmt.Printf("start to /livez: %s\n", startup.Round(time.Millisecond))
 	time.Sleep(time.Second)
-	fmt.Printf("idle RSS, %d workflows: %.1f MB (%s)\n", seed, rssMB(pid), rssParts(pid))
+	fmt.Printf("idle RSS, %d workflows: %.1f MB (%s); %s\n", seed, rssMB(pid), rssParts(pid), heapOf(client))
 
 	fmt.Printf("%-22s %10s %10s %10s %10s %8s\n", "scenario", "req/s", "p50", "p99", "maxRSS MB", "errors")
 	var n atomic.Int64
@@ -286,6 +286,26 @@ func measure(client *fasthttp.HostClient, conns int, d time.Duration, pid int, m
 		return 0, 0, 0, errors.Load(), peak
 	}
 	return float64(len(all)) / elapsed.Seconds(), all[len(all)/2], all[len(all)*99/100], errors.Load(), max(peak, rssMB(pid))
+}
+
+// heapOf reads the server's own heap gauges from /metrics: what the Go heap holds in live
+// objects, and in spans in use.
+func heapOf(client *fasthttp.HostClient) string {
+	_, body, err := do(client, "GET", "/metrics", nil)
+	if err != nil {
+		return "heap: " + err.Error()
+	}
+	read := func(name string) float64 {
+		for _, line := range strings.Split(string(body), "\n") {
+			if v, ok := strings.CutPrefix(line, name+" "); ok {
+				f, _ := strconv.ParseFloat(v, 64)
+				return f / 1e6
+			}
+		}
+		return -1
+	}
+	return fmt.Sprintf("heap alloc %.1f MB, heap in use %.1f MB",
+		read("gemini_flow_go_memstats_heap_alloc_bytes"), read("gemini_flow_go_memstats_heap_inuse_bytes"))
 }
 
 // rssMB reads the resident set size of a process from /proc.
