@@ -1,8 +1,9 @@
 package e2e
 
 import (
+	"maps"
 	"math"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -156,24 +157,25 @@ func matchesNear(tol tolerance, g float64, want map[int64]float64, ts int64) boo
 	return false
 }
 
+// seriesKeys is every series key of either range result, sorted.
+func seriesKeys(got, want map[string]map[int64]float64) []string {
+	keys := slices.Collect(maps.Keys(got))
+	for k := range want {
+		if _, ok := got[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	return keys
+}
+
 // compareRanges checks that at every step both sides hold the same series with values within
 // the query's tolerance. At the first and last step a series may exist on one side only: it
 // may have appeared or gone stale between the two sides' sample instants.
 func compareRanges(t *testing.T, expr string, got, want map[string]map[int64]float64, first, last int64) {
 	t.Helper()
 	tol := toleranceFor(expr)
-	keys := map[string]bool{}
-	for k := range got {
-		keys[k] = true
-	}
-	for k := range want {
-		keys[k] = true
-	}
-	sorted := make([]string, 0, len(keys))
-	for k := range keys {
-		sorted = append(sorted, k)
-	}
-	sort.Strings(sorted)
+	sorted := seriesKeys(got, want)
 	bad := 0
 	for _, k := range sorted {
 		for ts := first; ts <= last; ts++ {

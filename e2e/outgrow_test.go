@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -160,18 +159,7 @@ func sameSamples(t *testing.T, what string, got, want rawSamples, rel float64) {
 // over the same raw samples must be (up to float summation order).
 func exactRanges(t *testing.T, expr string, got, want map[string]map[int64]float64) {
 	t.Helper()
-	keys := map[string]bool{}
-	for k := range got {
-		keys[k] = true
-	}
-	for k := range want {
-		keys[k] = true
-	}
-	sorted := make([]string, 0, len(keys))
-	for k := range keys {
-		sorted = append(sorted, k)
-	}
-	sort.Strings(sorted)
+	sorted := seriesKeys(got, want)
 	bad := 0
 	for _, k := range sorted {
 		g, w := got[k], want[k]

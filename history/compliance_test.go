@@ -334,34 +334,7 @@ func sortVector(data any) {
 // sameJSON compares two decoded JSON values; strings that are both numbers may differ by
 // rounding in the last place, counted in rounded.
 func sameJSON(a, b any, rounded *int) bool {
-	switch a := a.(type) {
-	case map[string]any:
-		b, ok := b.(map[string]any)
-		if !ok || len(a) != len(b) {
-			return false
-		}
-		for k, v := range a {
-			if w, ok := b[k]; !ok || !sameJSON(v, w, rounded) {
-				return false
-			}
-		}
-		return true
-	case []any:
-		b, ok := b.([]any)
-		if !ok || len(a) != len(b) {
-			return false
-		}
-		for i := range a {
-			if !sameJSON(a[i], b[i], rounded) {
-				return false
-			}
-		}
-		return true
-	case string:
-		b, ok := b.(string)
-		if !ok {
-			return false
-		}
+	return walkJSON(a, b, func(a, b string) bool {
 		if a == b {
 			return true
 		}
@@ -372,6 +345,38 @@ func sameJSON(a, b any, rounded *int) bool {
 			return true
 		}
 		return false
+	})
+}
+
+// walkJSON reports whether two decoded JSON values have the same shape, with every pair of
+// strings accepted by leaf and every other scalar equal.
+func walkJSON(a, b any, leaf func(a, b string) bool) bool {
+	switch a := a.(type) {
+	case map[string]any:
+		b, ok := b.(map[string]any)
+		if !ok || len(a) != len(b) {
+			return false
+		}
+		for k, v := range a {
+			if w, ok := b[k]; !ok || !walkJSON(v, w, leaf) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		b, ok := b.([]any)
+		if !ok || len(a) != len(b) {
+			return false
+		}
+		for i := range a {
+			if !walkJSON(a[i], b[i], leaf) {
+				return false
+			}
+		}
+		return true
+	case string:
+		b, ok := b.(string)
+		return ok && leaf(a, b)
 	default:
 		return a == b
 	}
@@ -444,34 +449,7 @@ func (ds *deviations) log(t *testing.T) {
 // deviationsOf walks two answers of the same shape and appends to rel the relative
 // difference of each pair of values; it reports false when the shapes differ.
 func deviationsOf(a, b any, rel *[]float64) bool {
-	switch a := a.(type) {
-	case map[string]any:
-		b, ok := b.(map[string]any)
-		if !ok || len(a) != len(b) {
-			return false
-		}
-		for k, v := range a {
-			if w, ok := b[k]; !ok || !deviationsOf(v, w, rel) {
-				return false
-			}
-		}
-		return true
-	case []any:
-		b, ok := b.([]any)
-		if !ok || len(a) != len(b) {
-			return false
-		}
-		for i := range a {
-			if !deviationsOf(a[i], b[i], rel) {
-				return false
-			}
-		}
-		return true
-	case string:
-		b, ok := b.(string)
-		if !ok {
-			return false
-		}
+	return walkJSON(a, b, func(a, b string) bool {
 		x, errA := strconv.ParseFloat(a, 64)
 		y, errB := strconv.ParseFloat(b, 64)
 		switch {
@@ -485,7 +463,5 @@ func deviationsOf(a, b any, rel *[]float64) bool {
 			return false
 		}
 		return true
-	default:
-		return a == b
-	}
+	})
 }
